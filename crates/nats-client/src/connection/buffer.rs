@@ -1,0 +1,371 @@
+//! The shared write buffer, which doubles as the reconnect buffer (DESIGN §3, §4).
+//!
+//! Publishers encode their frame straight into one `BytesMut` under a short lock (no channel hop,
+//! no allocation per message once the buffer has grown); the writer task swaps the whole buffer
+//! out and writes it without the lock. While disconnected the same buffer keeps collecting
+//! publishes up to `reconnect_buffer_size` (R62–R64). When a connection drops, the bytes not yet
+//! written stay, cut at a frame boundary (D1, see [`frames`](super::frames)).
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::BytesMut;
+use tokio::sync::{oneshot, Notify};
+
+use crate::error::PublishError;
+
+/// Bytes above which a publisher waits for the writer while connected (back-pressure). Big enough
+/// that a burst goes out in large writes, small enough that memory stays bounded.
+pub(crate) const HIGH_WATER_MARK: usize = 4 * 1024 * 1024;
+
+/// What the buffer does with a new frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Before the first connection completed (initial connect in progress).
+    Connecting,
+    /// A writer is draining the buffer to a live socket.
+    Connected,
+    /// Reconnecting: publishes are kept up to the reconnect limit; control ops are not
+    /// written (subscriptions are re-sent from the table at reconnect).
+    Disconnected,
+    /// `drain()` passed its subscription phase: publishes are refused (R70).
+    DrainingPubs,
+    /// Closed: everything is refused.
+    Closed,
+}
+
+/// A flush waiting for the PONG of its PING.
+pub(crate) type PongWaiter = oneshot::Sender<()>;
+
+pub(crate) struct BufferState {
+    pub(crate) buf: BytesMut,
+    pub(crate) phase: Phase,
+    /// The writer parked because the buffer was empty; the next append must wake it.
+    writer_idle: bool,
+    /// One slot per PING in the current connection's byte stream, in wire order (R78).
+    pongs: VecDeque<Option<PongWaiter>>,
+    pub(crate) out_msgs: u64,
+    pub(crate) out_bytes: u64,
+    /// `None`: buffering disabled while disconnected.
+    reconnect_limit: Option<usize>,
+}
+
+/// The write buffer and the signals around it.
+pub(crate) struct WriteBuffer {
+    /// Held only to append a frame, swap the buffer out, or change phase: never across I/O.
+    state: Mutex<BufferState>,
+    /// Wakes the writer when data arrives while it is idle.
+    pub(crate) writer_wake: Notify,
+    /// Wakes publishers waiting for the buffer to drop below the high-water mark.
+    space: Notify,
+}
+
+impl WriteBuffer {
+    pub(crate) fn new(reconnect_limit: Option<usize>) -> WriteBuffer {
+        WriteBuffer {
+            state: Mutex::new(BufferState {
+                buf: BytesMut::with_capacity(64 * 1024),
+                phase: Phase::Connecting,
+                writer_idle: false,
+                pongs: VecDeque::new(),
+                out_msgs: 0,
+                out_bytes: 0,
+                reconnect_limit,
+            }),
+            writer_wake: Notify::new(),
+            space: Notify::new(),
+        }
+    }
+
+    /// Locks the buffer state ("write buffer" lock). A poisoned lock is recovered: the state is
+    /// plain data and every critical section leaves it consistent.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, BufferState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends one publish frame of `len` bytes via `encode`, waiting while the buffer is above
+    /// the high-water mark on a live connection.
+    pub(crate) async fn publish(
+        &self,
+        len: usize,
+        encode: impl FnOnce(&mut BytesMut),
+    ) -> Result<(), PublishError> {
+        let mut encode = Some(encode);
+        loop {
+            let notified = {
+                let mut st = self.lock();
+                let must_wait = match st.phase {
+                    Phase::Closed => return Err(PublishError::Closed),
+                    Phase::DrainingPubs => return Err(PublishError::Draining),
+                    Phase::Disconnected | Phase::Connecting => {
+                        // R63: refused when already at or over the limit; the accepted frame
+                        // may cross it.
+                        match st.reconnect_limit {
+                            Some(limit) if st.buf.len() < limit => false,
+                            limit => {
+                                return Err(PublishError::ReconnectBufferFull {
+                                    limit: limit.unwrap_or(0),
+                                })
+                            }
+                        }
+                    }
+                    Phase::Connected => st.buf.len() >= HIGH_WATER_MARK,
+                };
+                if !must_wait {
+                    if let Some(encode) = encode.take() {
+                        let before = st.buf.len();
+                        st.buf.reserve(len);
+                        encode(&mut st.buf);
+                        st.out_msgs += 1;
+                        st.out_bytes += (st.buf.len() - before) as u64;
+                        self.wake_writer(&mut st);
+                    }
+                    return Ok(());
+                }
+                // Registered before the lock is released, so no wake-up is missed.
+                self.space.notified()
+            };
+            notified.await;
+        }
+    }
+
+    /// Appends a control frame (SUB, UNSUB, PONG) if a connection is live; while disconnected
+    /// it is not needed (state is re-sent from the tables at reconnect). Returns whether it was
+    /// appended.
+    pub(crate) fn control(&self, encode: impl FnOnce(&mut BytesMut)) -> bool {
+        let mut st = self.lock();
+        if st.phase != Phase::Connected && st.phase != Phase::DrainingPubs {
+            return false;
+        }
+        encode(&mut st.buf);
+        self.wake_writer(&mut st);
+        true
+    }
+
+    /// Appends a PING with its waiter slot, keeping slots in wire order (R78). `None` when no
+    /// connection is live.
+    pub(crate) fn ping(&self, waiter: Option<PongWaiter>) -> Result<(), Option<PongWaiter>> {
+        let mut st = self.lock();
+        if st.phase != Phase::Connected && st.phase != Phase::DrainingPubs {
+            return Err(waiter);
+        }
+        nats_proto::encode_ping(&mut st.buf);
+        st.pongs.push_back(waiter);
+        self.wake_writer(&mut st);
+        Ok(())
+    }
+
+    /// A PONG arrived: completes the oldest PING's waiter (R78).
+    pub(crate) fn pong(&self) {
+        let waiter = self.lock().pongs.pop_front();
+        if let Some(Some(waiter)) = waiter {
+            let _ = waiter.send(());
+        }
+    }
+
+    fn wake_writer(&self, st: &mut BufferState) {
+        if st.writer_idle {
+            st.writer_idle = false;
+            self.writer_wake.notify_one();
+        }
+    }
+
+    /// The writer takes everything buffered, leaving `spare` (cleared) in its place. Returns
+    /// false, and marks the writer idle, when there is nothing to write.
+    pub(crate) fn take(&self, spare: &mut BytesMut) -> bool {
+        let mut st = self.lock();
+        if st.buf.is_empty() {
+            st.writer_idle = true;
+            return false;
+        }
+        spare.clear();
+        std::mem::swap(&mut st.buf, spare);
+        let was_full = spare.len() >= HIGH_WATER_MARK;
+        drop(st);
+        if was_full {
+            self.space.notify_waiters();
+        }
+        true
+    }
+
+    /// Bytes waiting to be written (while disconnected: the reconnect buffer, R64).
+    pub(crate) fn buffered(&self) -> usize {
+        let st = self.lock();
+        if st.reconnect_limit.is_none() && st.phase == Phase::Disconnected {
+            0
+        } else {
+            st.buf.len()
+        }
+    }
+
+    /// Sets the phase; a live phase drops waiters of an older connection's PINGs.
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        let mut st = self.lock();
+        st.phase = phase;
+        if phase == Phase::Closed {
+            st.buf = BytesMut::new();
+            st.pongs.clear();
+        }
+        drop(st);
+        // Publishers waiting for space must re-check (they may now fail or buffer).
+        self.space.notify_waiters();
+    }
+
+    /// The connection dropped: fails PING waiters (R74) and puts the writer's unsent bytes back
+    /// in front of the buffer, keeping only whole publish frames (D1).
+    pub(crate) fn disconnect(&self, unsent: &[u8], sent: usize, next: Phase) {
+        let mut st = self.lock();
+        st.phase = next;
+        st.pongs.clear();
+        st.writer_idle = false;
+        let mut kept = BytesMut::with_capacity(unsent.len().saturating_sub(sent) + st.buf.len());
+        super::frames::retain_publishes(unsent, sent, &mut kept);
+        super::frames::retain_publishes(&st.buf, 0, &mut kept);
+        st.buf = kept;
+        drop(st);
+        self.space.notify_waiters();
+    }
+
+    /// Starts a new connection: `prefix` (subscriptions re-sent, R54) goes before everything
+    /// buffered (R65), and the phase becomes `Connected`.
+    pub(crate) fn connect(&self, prefix: &[u8]) {
+        let mut st = self.lock();
+        if !prefix.is_empty() {
+            let mut buf = BytesMut::with_capacity(prefix.len() + st.buf.len() + 64 * 1024);
+            buf.extend_from_slice(prefix);
+            buf.extend_from_slice(&st.buf);
+            st.buf = buf;
+        }
+        st.phase = Phase::Connected;
+        st.pongs.clear();
+        st.writer_idle = false;
+    }
+
+    pub(crate) fn out_counts(&self) -> (u64, u64) {
+        let st = self.lock();
+        (st.out_msgs, st.out_bytes)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn pub_frame(subject: &str, payload: &[u8]) -> (usize, impl FnOnce(&mut BytesMut) + '_) {
+        let subject = subject.to_string();
+        (
+            nats_proto::pub_len(&subject, None, payload.len()),
+            move |b: &mut BytesMut| nats_proto::encode_pub(b, &subject, None, payload),
+        )
+    }
+
+    #[tokio::test]
+    async fn r63_limit_checked_before_append() {
+        let wb = WriteBuffer::new(Some(32));
+        wb.set_phase(Phase::Disconnected);
+        for _ in 0..2 {
+            let (len, enc) = pub_frame("foo", b"food");
+            wb.publish(len, enc).await.unwrap();
+        }
+        assert_eq!(wb.buffered(), 34);
+        let (len, enc) = pub_frame("foo", b"food");
+        assert!(matches!(
+            wb.publish(len, enc).await,
+            Err(PublishError::ReconnectBufferFull { limit: 32 })
+        ));
+        assert_eq!(wb.out_counts(), (2, 34));
+    }
+
+    #[tokio::test]
+    async fn r64_disabled_buffer_fails_at_once() {
+        let wb = WriteBuffer::new(None);
+        wb.set_phase(Phase::Disconnected);
+        let (len, enc) = pub_frame("foo", b"x");
+        assert!(matches!(
+            wb.publish(len, enc).await,
+            Err(PublishError::ReconnectBufferFull { limit: 0 })
+        ));
+        assert_eq!(wb.buffered(), 0);
+    }
+
+    #[tokio::test]
+    async fn r65_resubscriptions_go_before_buffered_publishes() {
+        let wb = WriteBuffer::new(Some(1024));
+        wb.set_phase(Phase::Disconnected);
+        let (len, enc) = pub_frame("a", b"1");
+        wb.publish(len, enc).await.unwrap();
+        assert!(!wb.control(|b| nats_proto::encode_sub(b, "x", None, 1)));
+        wb.connect(b"SUB x 1\r\n");
+        let (len, enc) = pub_frame("b", b"2");
+        wb.publish(len, enc).await.unwrap();
+        let mut out = BytesMut::new();
+        assert!(wb.take(&mut out));
+        assert_eq!(&out[..], b"SUB x 1\r\nPUB a 1\r\n1\r\nPUB b 1\r\n2\r\n");
+    }
+
+    #[tokio::test]
+    async fn d1_unsent_bytes_are_kept_from_the_first_incomplete_frame() {
+        let wb = WriteBuffer::new(Some(1024));
+        wb.connect(b"");
+        for (s, p) in [("a", b"1"), ("b", b"2")] {
+            let (len, enc) = pub_frame(s, p);
+            wb.publish(len, enc).await.unwrap();
+        }
+        wb.ping(None).unwrap();
+        let mut inflight = BytesMut::new();
+        assert!(wb.take(&mut inflight));
+        let (len, enc) = pub_frame("c", b"3");
+        wb.publish(len, enc).await.unwrap();
+        // the socket took the first frame and half of the second
+        wb.disconnect(&inflight, 16, Phase::Disconnected);
+        let st = wb.lock();
+        assert_eq!(&st.buf[..], b"PUB b 1\r\n2\r\nPUB c 1\r\n3\r\n");
+        assert_eq!(st.phase, Phase::Disconnected);
+    }
+
+    #[tokio::test]
+    async fn r78_pongs_complete_pings_in_order() {
+        let wb = WriteBuffer::new(Some(1024));
+        wb.connect(b"");
+        let (t1, r1) = oneshot::channel();
+        let (t2, mut r2) = oneshot::channel();
+        wb.ping(Some(t1)).unwrap();
+        wb.ping(None).unwrap();
+        wb.ping(Some(t2)).unwrap();
+        wb.pong();
+        r1.await.unwrap();
+        wb.pong();
+        assert!(r2.try_recv().is_err());
+        wb.pong();
+        r2.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn r74_disconnect_fails_ping_waiters() {
+        let wb = WriteBuffer::new(Some(1024));
+        wb.connect(b"");
+        let (t, r) = oneshot::channel();
+        wb.ping(Some(t)).unwrap();
+        wb.disconnect(&[], 0, Phase::Disconnected);
+        assert!(r.await.is_err());
+        assert!(wb.ping(None).is_err());
+    }
+
+    #[tokio::test]
+    async fn closed_refuses_everything() {
+        let wb = WriteBuffer::new(Some(1024));
+        wb.set_phase(Phase::Closed);
+        let (len, enc) = pub_frame("a", b"1");
+        assert!(matches!(
+            wb.publish(len, enc).await,
+            Err(PublishError::Closed)
+        ));
+        wb.set_phase(Phase::DrainingPubs);
+        let (len, enc) = pub_frame("a", b"1");
+        assert!(matches!(
+            wb.publish(len, enc).await,
+            Err(PublishError::Draining)
+        ));
+    }
+}

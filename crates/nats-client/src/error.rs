@@ -1,0 +1,270 @@
+//! Errors, one enum per operation, grouped by who is at fault: the caller (bad input), the
+//! server (`-ERR`, protocol violations), the network (I/O, timeouts) and the connection's state
+//! (closed, draining, reconnect buffer full). All are `Clone` so events can carry them.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nats_proto::{HeaderError, ParseError, ServerError, SubjectError};
+
+/// Why connecting (or one reconnect attempt) failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// A server URL could not be parsed (R2). The URL is shown without credentials.
+    #[error("invalid server URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL, credentials hidden.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The options contradict each other (R110).
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+    /// Every server refused the connection, or the pool is empty (R8).
+    #[error("no servers available for connection")]
+    NoServers,
+    /// A socket error while connecting.
+    #[error("I/O error while connecting: {0}")]
+    Io(#[source] Arc<io::Error>),
+    /// The handshake did not finish within `connection_timeout` (R22).
+    #[error("connection handshake timed out after {0:?}")]
+    TimedOut(Duration),
+    /// The server answered the handshake with `-ERR` (e.g. an authorization violation, R25).
+    #[error("server rejected the connection: {0}")]
+    Server(#[source] ServerError),
+    /// The server sent something that is not the protocol (R23, R25).
+    #[error("protocol error during handshake: {0}")]
+    Protocol(String),
+    /// A `reconnect_to_server_callback` returned a server that is not in the pool (R106).
+    #[error("the chosen server is not in the server pool")]
+    ServerNotInPool,
+    /// TLS is required by the client but the server offers none, or the TLS handshake failed.
+    #[error("TLS error: {0}")]
+    Tls(String),
+}
+
+impl ConnectError {
+    /// Whether this is an authentication or authorization failure.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, ConnectError::Server(e) if e.is_auth_error())
+    }
+
+    /// Whether this is a timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, ConnectError::TimedOut(_))
+    }
+
+    /// Whether the TCP connection was refused.
+    pub(crate) fn is_refused(&self) -> bool {
+        matches!(self, ConnectError::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused)
+    }
+}
+
+impl From<io::Error> for ConnectError {
+    fn from(e: io::Error) -> Self {
+        ConnectError::Io(Arc::new(e))
+    }
+}
+
+/// Why an established connection ended, or why the client closed (carried by
+/// [`Event::Disconnected`](crate::Event::Disconnected) and [`Event::Closed`](crate::Event::Closed)).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// The socket failed or the server closed it (EOF is `UnexpectedEof`).
+    #[error("connection lost: {0}")]
+    Io(#[source] Arc<io::Error>),
+    /// Pings went unanswered (R37), or the server said 'Stale Connection' (R40).
+    #[error("stale connection")]
+    StaleConnection,
+    /// The server sent a `-ERR` that ends the connection (R50, R52).
+    #[error("{0}")]
+    Server(#[source] ServerError),
+    /// The server sent bytes that are not the NATS protocol.
+    #[error("protocol error: {0}")]
+    Protocol(#[source] ParseError),
+    /// `close()` was called.
+    #[error("closed by user")]
+    ClosedByUser,
+    /// `force_reconnect()` was called.
+    #[error("forced reconnect")]
+    ForcedReconnect,
+    /// Moving away from a server in lame-duck mode (opt-in `lame_duck_reconnect`).
+    #[error("leaving a server in lame duck mode")]
+    LameDuck,
+    /// Every server of the pool used up its attempts (R13).
+    #[error("no servers available for connection")]
+    NoServers,
+    /// The same authentication error came twice from one server (R44), or reconnecting ended
+    /// on another connect error.
+    #[error("reconnecting stopped: {0}")]
+    Connect(#[source] ConnectError),
+    /// `drain()` completed.
+    #[error("drained")]
+    Drained,
+    /// Every handle to the client was dropped.
+    #[error("all client handles dropped")]
+    HandlesDropped,
+}
+
+impl ConnectionError {
+    pub(crate) fn io(e: io::Error) -> Self {
+        ConnectionError::Io(Arc::new(e))
+    }
+
+    pub(crate) fn eof() -> Self {
+        ConnectionError::io(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "server closed the connection",
+        ))
+    }
+}
+
+/// Why a publish failed. A failed publish sent nothing.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The subject is not a valid publish subject (no wildcards, no empty tokens, no spaces).
+    #[error("invalid subject: {0}")]
+    InvalidSubject(#[source] SubjectError),
+    /// The reply subject is not valid.
+    #[error("invalid reply subject: {0}")]
+    InvalidReply(#[source] SubjectError),
+    /// A header name or value is invalid (e.g. contains CR or LF).
+    #[error("invalid header: {0}")]
+    InvalidHeader(#[source] HeaderError),
+    /// The payload is larger than the server's `max_payload`; the connection stays up.
+    #[error("payload of {size} bytes exceeds the server's max_payload of {max} bytes")]
+    PayloadTooLarge {
+        /// Size of the rejected message (headers plus payload).
+        size: usize,
+        /// The server's limit.
+        max: usize,
+    },
+    /// The server does not support headers.
+    #[error("the server does not support headers")]
+    HeadersNotSupported,
+    /// Disconnected and the reconnect buffer is full or disabled (R63, R64).
+    #[error("reconnect buffer full ({limit} bytes)")]
+    ReconnectBufferFull {
+        /// The configured limit (0 when buffering is disabled).
+        limit: usize,
+    },
+    /// The client is draining and no longer accepts publishes (R70).
+    #[error("connection is draining")]
+    Draining,
+    /// The client is closed.
+    #[error("connection closed")]
+    Closed,
+}
+
+/// Why a subscribe or unsubscribe failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubscribeError {
+    /// The subject is not a valid subscription filter.
+    #[error("invalid subject: {0}")]
+    InvalidSubject(#[source] SubjectError),
+    /// The queue group name is not valid.
+    #[error("invalid queue group: {0}")]
+    InvalidQueueGroup(#[source] SubjectError),
+    /// The client is draining (R113: new subscriptions are rejected).
+    #[error("connection is draining")]
+    Draining,
+    /// The client (or this subscription) is closed.
+    #[error("connection closed")]
+    Closed,
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// No reply within the timeout; the request left nothing behind.
+    #[error("request timed out after {0:?}")]
+    TimedOut(Duration),
+    /// The server reported that nobody subscribes to the subject (status 503).
+    #[error("no responders for the request")]
+    NoResponders,
+    /// The request could not be published.
+    #[error("{0}")]
+    Publish(#[source] PublishError),
+    /// The reply subscription could not be made.
+    #[error("{0}")]
+    Subscribe(#[source] SubscribeError),
+    /// `force_reconnect()` dropped the connection while the request was in flight (D7).
+    #[error("connection was reset by force_reconnect")]
+    ConnectionReset,
+    /// The client closed.
+    #[error("connection closed")]
+    Closed,
+}
+
+impl From<PublishError> for RequestError {
+    fn from(e: PublishError) -> Self {
+        match e {
+            PublishError::Closed => RequestError::Closed,
+            other => RequestError::Publish(other),
+        }
+    }
+}
+
+/// Why a flush failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlushError {
+    /// No PONG within the timeout.
+    #[error("flush timed out after {0:?}")]
+    TimedOut(Duration),
+    /// The connection dropped while the PING was unanswered (R74).
+    #[error("connection lost before the flush completed")]
+    Disconnected,
+    /// The client closed (R77).
+    #[error("connection closed")]
+    Closed,
+}
+
+/// Why a drain failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum DrainError {
+    /// The client was reconnecting; it has been closed instead (R112).
+    #[error("connection was reconnecting; closed without draining")]
+    Reconnecting,
+    /// The drain did not finish within its timeout; the connection closed anyway (R113).
+    #[error("drain timed out after {0:?}")]
+    TimedOut(Duration),
+    /// The client (or subscription) was already closed.
+    #[error("connection closed")]
+    Closed,
+}
+
+/// Any error of this crate, for callers that use one error type with `?`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// See [`ConnectError`].
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// See [`PublishError`].
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// See [`SubscribeError`].
+    #[error(transparent)]
+    Subscribe(#[from] SubscribeError),
+    /// See [`RequestError`].
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// See [`FlushError`].
+    #[error(transparent)]
+    Flush(#[from] FlushError),
+    /// See [`DrainError`].
+    #[error(transparent)]
+    Drain(#[from] DrainError),
+    /// See [`ConnectionError`].
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+}

@@ -1,0 +1,477 @@
+//! [`ConnectOptions`]: every connection and reconnection setting, with nats.go's defaults.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nats_proto::ServerInfo;
+
+use crate::client::Client;
+use crate::error::ConnectError;
+use crate::events::{Event, EventCallback};
+use crate::pool::{PoolServer, ReconnectDelay, ReconnectToServer};
+use crate::server_addr::{split_url_list, ServerAddr};
+
+/// Default per-server reconnect attempts (R12).
+pub const DEFAULT_MAX_RECONNECTS: u32 = 60;
+/// Default wait between passes over the pool (R15).
+pub const DEFAULT_RECONNECT_WAIT: Duration = Duration::from_secs(2);
+/// Default jitter bound without TLS (R16).
+pub const DEFAULT_RECONNECT_JITTER: Duration = Duration::from_millis(100);
+/// Default jitter bound with TLS (R16).
+pub const DEFAULT_RECONNECT_JITTER_TLS: Duration = Duration::from_secs(1);
+/// Default reconnect buffer: 8 MiB (R63).
+pub const DEFAULT_RECONNECT_BUFFER_SIZE: usize = 8 * 1024 * 1024;
+/// Default deadline for dial + handshake (R22).
+pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default client ping interval (R37).
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(120);
+/// Default unanswered pings before the connection is stale (R37).
+pub const DEFAULT_MAX_PINGS_OUT: u32 = 2;
+/// Default request timeout.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default flush timeout (R77).
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default drain timeout (R113).
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default pending-message limit per subscription (like nats.go's 512 Ki).
+pub const DEFAULT_PENDING_MSGS: usize = 512 * 1024;
+/// Default pending-byte limit per subscription: 64 MiB.
+pub const DEFAULT_PENDING_BYTES: usize = 64 * 1024 * 1024;
+
+/// Builder for a [`Client`]: set options, then `connect`.
+///
+/// Every setter takes and returns the builder by value. Defaults are nats.go's
+/// (`spec/reconnect-behaviour.md` §1).
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use nats_client::{ConnectOptions, Event};
+///
+/// # async fn demo() -> Result<(), nats_client::ConnectError> {
+/// let client = ConnectOptions::new()
+///     .name("orders")
+///     .max_reconnects(Some(60))
+///     .reconnect_wait(Duration::from_secs(2))
+///     .event_callback(|event: &Event| println!("{event}"))
+///     .connect(["nats://a:4222", "nats://b:4222"])
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct ConnectOptions {
+    pub(crate) name: Option<String>,
+    pub(crate) echo: bool,
+    pub(crate) verbose: bool,
+    pub(crate) pedantic: bool,
+    pub(crate) user: Option<String>,
+    pub(crate) pass: Option<String>,
+    pub(crate) token: Option<String>,
+    pub(crate) allow_reconnect: bool,
+    pub(crate) max_reconnects: Option<u32>,
+    pub(crate) reconnect_wait: Duration,
+    pub(crate) reconnect_jitter: Duration,
+    pub(crate) reconnect_jitter_tls: Duration,
+    pub(crate) reconnect_delay: Option<ReconnectDelay>,
+    pub(crate) reconnect_to_server: Option<ReconnectToServer>,
+    pub(crate) reconnect_buffer_size: Option<usize>,
+    pub(crate) retry_on_failed_connect: bool,
+    pub(crate) connection_timeout: Duration,
+    pub(crate) ping_interval: Duration,
+    pub(crate) max_pings_out: u32,
+    pub(crate) no_randomize: bool,
+    pub(crate) ignore_discovered_servers: bool,
+    pub(crate) ignore_auth_error_abort: bool,
+    pub(crate) require_tls: bool,
+    pub(crate) lame_duck_reconnect: Option<Duration>,
+    pub(crate) request_timeout: Duration,
+    pub(crate) flush_timeout: Duration,
+    pub(crate) drain_timeout: Duration,
+    pub(crate) pending_msgs: usize,
+    pub(crate) pending_bytes: usize,
+    pub(crate) inbox_prefix: String,
+    pub(crate) callbacks: Vec<EventCallback>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            name: None,
+            echo: true,
+            verbose: false,
+            pedantic: false,
+            user: None,
+            pass: None,
+            token: None,
+            allow_reconnect: true,
+            max_reconnects: Some(DEFAULT_MAX_RECONNECTS),
+            reconnect_wait: DEFAULT_RECONNECT_WAIT,
+            reconnect_jitter: DEFAULT_RECONNECT_JITTER,
+            reconnect_jitter_tls: DEFAULT_RECONNECT_JITTER_TLS,
+            reconnect_delay: None,
+            reconnect_to_server: None,
+            reconnect_buffer_size: Some(DEFAULT_RECONNECT_BUFFER_SIZE),
+            retry_on_failed_connect: false,
+            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+            ping_interval: DEFAULT_PING_INTERVAL,
+            max_pings_out: DEFAULT_MAX_PINGS_OUT,
+            no_randomize: false,
+            ignore_discovered_servers: false,
+            ignore_auth_error_abort: false,
+            require_tls: false,
+            lame_duck_reconnect: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            pending_msgs: DEFAULT_PENDING_MSGS,
+            pending_bytes: DEFAULT_PENDING_BYTES,
+            inbox_prefix: "_INBOX".to_string(),
+            callbacks: Vec::new(),
+        }
+    }
+}
+
+impl ConnectOptions {
+    /// Options with every default.
+    pub fn new() -> ConnectOptions {
+        ConnectOptions::default()
+    }
+
+    /// The connection name sent in CONNECT (shown by the server's monitoring).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Whether the server delivers this connection's own publishes to its subscriptions
+    /// (default true).
+    pub fn echo(mut self, echo: bool) -> Self {
+        self.echo = echo;
+        self
+    }
+
+    /// Asks the server to answer every operation with `+OK` (default false; slow).
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
+    }
+
+    /// Asks the server to check subjects strictly (default false).
+    pub fn pedantic(mut self, pedantic: bool) -> Self {
+        self.pedantic = pedantic;
+        self
+    }
+
+    /// User and password for every server. Credentials in a URL win (R28).
+    pub fn user_and_password(mut self, user: impl Into<String>, pass: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self.pass = Some(pass.into());
+        self
+    }
+
+    /// Token for every server. A token in a URL wins (R28).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Whether a lost connection is re-established (default true). With `false` a lost
+    /// connection closes the client (R35); `force_reconnect` still works (R104).
+    pub fn allow_reconnect(mut self, allow: bool) -> Self {
+        self.allow_reconnect = allow;
+        self
+    }
+
+    /// Reconnect attempts **per server** before it leaves the pool (default `Some(60)`, R12);
+    /// `None` tries forever. `Some(0)` closes on the first lost connection without an attempt.
+    pub fn max_reconnects(mut self, max: Option<u32>) -> Self {
+        self.max_reconnects = max;
+        self
+    }
+
+    /// The wait inserted once per full pass over the pool (default 2 s, R15). With a single
+    /// server it precedes every attempt; fail-over to another server is immediate.
+    pub fn reconnect_wait(mut self, wait: Duration) -> Self {
+        self.reconnect_wait = wait;
+        self
+    }
+
+    /// Upper bounds of the random extra wait, without and with TLS (defaults 100 ms and 1 s,
+    /// R16). Zero disables jitter.
+    pub fn reconnect_jitter(mut self, plain: Duration, tls: Duration) -> Self {
+        self.reconnect_jitter = plain;
+        self.reconnect_jitter_tls = tls;
+        self
+    }
+
+    /// A custom delay: called with the pass count 1, 2, 3… whenever a wait is due, and slept
+    /// verbatim, replacing `reconnect_wait` and jitter (R17).
+    pub fn reconnect_delay_callback(
+        mut self,
+        delay: impl Fn(u32) -> Duration + Send + Sync + 'static,
+    ) -> Self {
+        self.reconnect_delay = Some(Arc::new(delay));
+        self
+    }
+
+    /// Picks the next server and the exact delay before dialling it (R106). It gets a snapshot
+    /// of the pool and the last server INFO; `None` means "use the default rotation". A server
+    /// not in the pool is reported as a `ReconnectFailed` event and the default is used.
+    pub fn reconnect_to_server_callback(
+        mut self,
+        choose: impl Fn(&[PoolServer], Option<&ServerInfo>) -> Option<(ServerAddr, Duration)>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        self.reconnect_to_server = Some(Arc::new(choose));
+        self
+    }
+
+    /// Bytes of publishes kept while disconnected (default `Some(8 MiB)`, R63). A publish is
+    /// refused once the buffer holds at least this many bytes. `None` disables buffering: a
+    /// publish while disconnected fails at once (R64).
+    ///
+    /// **Memory:** up to this many bytes plus one message per client.
+    pub fn reconnect_buffer_size(mut self, size: Option<usize>) -> Self {
+        self.reconnect_buffer_size = size;
+        self
+    }
+
+    /// When the first connect fails everywhere, return a client anyway and keep trying in the
+    /// background with the reconnect rules (default false, R108).
+    pub fn retry_on_failed_connect(mut self, retry: bool) -> Self {
+        self.retry_on_failed_connect = retry;
+        self
+    }
+
+    /// Deadline for one dial plus handshake (default 2 s, R22).
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// Interval of client PINGs while connected (default 2 min, R37). Zero disables them.
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Unanswered PINGs tolerated before the connection is declared stale (default 2, R37). A
+    /// dead link is detected within about (max_pings_out + 1) × ping_interval.
+    pub fn max_pings_out(mut self, max: u32) -> Self {
+        self.max_pings_out = max;
+        self
+    }
+
+    /// Keep the seed servers in the given order instead of shuffling them (R3, R97).
+    pub fn no_randomize(mut self, no_randomize: bool) -> Self {
+        self.no_randomize = no_randomize;
+        self
+    }
+
+    /// Never add servers announced by the cluster in INFO `connect_urls` (R99).
+    pub fn ignore_discovered_servers(mut self, ignore: bool) -> Self {
+        self.ignore_discovered_servers = ignore;
+        self
+    }
+
+    /// Keep reconnecting even when a server sends the same auth error twice (R47).
+    pub fn ignore_auth_error_abort(mut self, ignore: bool) -> Self {
+        self.ignore_auth_error_abort = ignore;
+        self
+    }
+
+    /// Opt-in, beyond nats.go: when the server announces lame-duck mode, move to another server
+    /// at a random moment within `window`, losing nothing (buffered like any reconnect).
+    pub fn lame_duck_reconnect(mut self, window: Option<Duration>) -> Self {
+        self.lame_duck_reconnect = window;
+        self
+    }
+
+    /// Default timeout of `request` (default 10 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Timeout of `flush` (default 10 s).
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = timeout;
+        self
+    }
+
+    /// Maximum time `drain` waits for subscriptions to be consumed (default 30 s).
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// Default pending limits of new subscriptions: messages and bytes (defaults 512 Ki
+    /// messages, 64 MiB). Messages beyond either limit are dropped and counted.
+    pub fn subscription_pending_limits(mut self, msgs: usize, bytes: usize) -> Self {
+        self.pending_msgs = msgs;
+        self.pending_bytes = bytes;
+        self
+    }
+
+    /// Prefix of the request inbox subjects (default `_INBOX`).
+    pub fn inbox_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.inbox_prefix = prefix.into();
+        self
+    }
+
+    /// Require TLS on every server (R6, R30).
+    pub fn require_tls(mut self, require: bool) -> Self {
+        self.require_tls = require;
+        self
+    }
+
+    /// Adds a callback for every [`Event`], run in order on the event dispatcher, never on the
+    /// I/O tasks (R82). A slow callback delays later events, not the connection.
+    pub fn event_callback(mut self, callback: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.callbacks.push(Arc::new(callback));
+        self
+    }
+
+    /// Connects to the given servers: a URL, a comma-separated list, or a collection of them.
+    ///
+    /// The first connect tries each server once, in pool order (R7). With
+    /// `retry_on_failed_connect` a failure still returns a client that keeps trying.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError::InvalidUrl`] / [`ConnectError::InvalidOptions`] for bad input (always,
+    /// R110); otherwise [`ConnectError::NoServers`] when every server refused, or the last
+    /// server's error (e.g. an auth error, R8).
+    pub async fn connect<S: ToServerAddrs>(self, servers: S) -> Result<Client, ConnectError> {
+        let addrs = servers.to_server_addrs()?;
+        self.validate()?;
+        Client::connect_with(self, addrs).await
+    }
+
+    fn validate(&self) -> Result<(), ConnectError> {
+        if self.connection_timeout.is_zero() {
+            return Err(ConnectError::InvalidOptions(
+                "connection_timeout must be greater than zero".into(),
+            ));
+        }
+        if self.token.is_some() && self.user.is_some() {
+            return Err(ConnectError::InvalidOptions(
+                "set either a token or a user and password, not both".into(),
+            ));
+        }
+        if let Err(e) = nats_proto::validate_publish_subject(&format!("{}.x", self.inbox_prefix))
+        {
+            return Err(ConnectError::InvalidOptions(format!(
+                "invalid inbox prefix: {e}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("ConnectOptions")
+            .field("name", &self.name)
+            .field("user", &self.user)
+            .field("pass", &redacted(&self.pass))
+            .field("token", &redacted(&self.token))
+            .field("allow_reconnect", &self.allow_reconnect)
+            .field("max_reconnects", &self.max_reconnects)
+            .field("reconnect_wait", &self.reconnect_wait)
+            .field("reconnect_jitter", &self.reconnect_jitter)
+            .field("reconnect_jitter_tls", &self.reconnect_jitter_tls)
+            .field("reconnect_buffer_size", &self.reconnect_buffer_size)
+            .field("retry_on_failed_connect", &self.retry_on_failed_connect)
+            .field("connection_timeout", &self.connection_timeout)
+            .field("ping_interval", &self.ping_interval)
+            .field("max_pings_out", &self.max_pings_out)
+            .field("no_randomize", &self.no_randomize)
+            .field("ignore_discovered_servers", &self.ignore_discovered_servers)
+            .field("ignore_auth_error_abort", &self.ignore_auth_error_abort)
+            .field("require_tls", &self.require_tls)
+            .field("lame_duck_reconnect", &self.lame_duck_reconnect)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Anything that names one or more servers: `"nats://a:4222"`, `"a:4222,b:4222"`,
+/// `["a:4222", "b:4222"]`, `vec![...]`, a [`ServerAddr`].
+pub trait ToServerAddrs {
+    /// The parsed server list (R1, R2).
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError::InvalidUrl`] for the first URL that does not parse.
+    fn to_server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError>;
+}
+
+fn parse_list<'a>(urls: impl IntoIterator<Item = &'a str>) -> Result<Vec<ServerAddr>, ConnectError> {
+    let mut out = Vec::new();
+    for url in urls {
+        for one in split_url_list(url) {
+            out.push(ServerAddr::parse(one)?);
+        }
+    }
+    Ok(out)
+}
+
+impl ToServerAddrs for str {
+    fn to_server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError> {
+        parse_list([self])
+    }
+}
+
+impl ToServerAddrs for &str {
+    fn to_server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError> {
+        parse_list([*self])
+    }
+}
+
+impl ToServerAddrs for String {
+    fn to_server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError> {
+        parse_list([self.as_str()])
+    }
+}
+
+impl ToServerAddrs for &String {
+    fn to_server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError> {
+        parse_list([self.as_str()])
+    }
+}
+
+impl<T: AsRef<str>> ToServerAddrs for [T] {
+    fn to_server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError> {
+        parse_list(self.iter().map(AsRef::as_ref))
+    }
+}
+
+impl<T: AsRef<str>, const N: usize> ToServerAddrs for [T; N] {
+    fn to_server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError> {
+        parse_list(self.iter().map(AsRef::as_ref))
+    }
+}
+
+impl<T: AsRef<str>> ToServerAddrs for Vec<T> {
+    fn to_server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError> {
+        parse_list(self.iter().map(AsRef::as_ref))
+    }
+}
+
+impl<T: AsRef<str>> ToServerAddrs for &[T] {
+    fn to_server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError> {
+        parse_list(self.iter().map(AsRef::as_ref))
+    }
+}
+
+impl ToServerAddrs for ServerAddr {
+    fn to_server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError> {
+        Ok(vec![self.clone()])
+    }
+}

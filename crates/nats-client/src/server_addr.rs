@@ -1,0 +1,329 @@
+//! Server URLs: parsing and normalisation (R1, R2), credentials carried in a URL (R28), and the
+//! display form that never shows a password or token.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::ConnectError;
+
+/// The default NATS client port.
+pub const DEFAULT_PORT: u16 = 4222;
+
+/// One server of the pool: scheme, host, port and the credentials its URL carried.
+///
+/// Parsed from `nats://host:port`, `tls://host:port`, `host:port`, `host`, `[::1]:4222`,
+/// `user:pass@host` and `token@host` (R2: a missing scheme is `nats`, a missing or empty port
+/// is 4222). `Display` and `Debug` never show the password or token.
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::ServerAddr;
+///
+/// let addr: ServerAddr = "alice:secret@127.0.0.1:4223".parse()?;
+/// assert_eq!(addr.host(), "127.0.0.1");
+/// assert_eq!(addr.port(), 4223);
+/// assert_eq!(addr.to_string(), "nats://alice:***@127.0.0.1:4223");
+/// # Ok::<(), nats_client::ConnectError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ServerAddr {
+    tls: bool,
+    host: String,
+    port: u16,
+    user: Option<String>,
+    pass: Option<String>,
+}
+
+impl ServerAddr {
+    /// Parses one URL (R2).
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError::InvalidUrl`] for an empty host, an unknown scheme, a bad port or an
+    /// unclosed IPv6 bracket.
+    pub fn parse(url: &str) -> Result<ServerAddr, ConnectError> {
+        let invalid = |why: &str| ConnectError::InvalidUrl {
+            url: redact_url(url),
+            reason: why.to_string(),
+        };
+        let trimmed = url.trim().trim_end_matches('/');
+        if trimmed.is_empty() {
+            return Err(invalid("empty URL"));
+        }
+        let (tls, rest) = match trimmed.split_once("://") {
+            Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+                "nats" => (false, rest),
+                "tls" => (true, rest),
+                "ws" | "wss" => return Err(invalid("websocket URLs are not supported")),
+                _ => return Err(invalid("unknown scheme (use nats:// or tls://)")),
+            },
+            None => (false, trimmed),
+        };
+        let (userinfo, hostport) = match rest.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, rest),
+        };
+        let (user, pass) = match userinfo {
+            None => (None, None),
+            Some(u) => match u.split_once(':') {
+                Some((user, pass)) => (Some(percent_decode(user)), Some(percent_decode(pass))),
+                None => (Some(percent_decode(u)), None),
+            },
+        };
+        let (host, port) = if let Some(after) = hostport.strip_prefix('[') {
+            let (host, tail) = after
+                .split_once(']')
+                .ok_or_else(|| invalid("unclosed '[' in IPv6 address"))?;
+            let port = match tail {
+                "" => None,
+                t => Some(
+                    t.strip_prefix(':')
+                        .ok_or_else(|| invalid("garbage after IPv6 address"))?,
+                ),
+            };
+            (host.to_string(), port)
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p)),
+                None => (hostport.to_string(), None),
+            }
+        };
+        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '/') {
+            return Err(invalid("missing or malformed host"));
+        }
+        let port = match port {
+            None | Some("") => DEFAULT_PORT,
+            Some(p) => p.parse::<u16>().map_err(|_| invalid("invalid port"))?,
+        };
+        Ok(ServerAddr {
+            tls,
+            host,
+            port,
+            user: user.filter(|u| !u.is_empty()),
+            pass,
+        })
+    }
+
+    /// The host name or IP address (IPv6 without brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The TCP port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the URL asked for TLS (`tls://`).
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The user name (or the token, when the URL has no password) carried in the URL.
+    pub fn username(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The password carried in the URL.
+    pub fn password(&self) -> Option<&str> {
+        self.pass.as_deref()
+    }
+
+    /// Whether the URL carries credentials.
+    pub fn has_credentials(&self) -> bool {
+        self.user.is_some()
+    }
+
+    /// `host:port` suitable for a TCP connect (IPv6 in brackets).
+    pub fn socket_addr_string(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The same server with other credentials (R29: discovered servers inherit the seed's).
+    pub(crate) fn with_credentials_of(mut self, other: &ServerAddr) -> ServerAddr {
+        if self.user.is_none() {
+            self.user.clone_from(&other.user);
+            self.pass.clone_from(&other.pass);
+        }
+        self
+    }
+
+    /// Switches the scheme to TLS (R6: one `tls://` URL turns TLS on for every server).
+    pub(crate) fn set_tls(&mut self, tls: bool) {
+        self.tls = tls;
+    }
+
+    /// Identity of a server for pool bookkeeping: scheme-less `host:port`.
+    pub(crate) fn key(&self) -> String {
+        self.socket_addr_string()
+    }
+}
+
+impl FromStr for ServerAddr {
+    type Err = ConnectError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ServerAddr::parse(s)
+    }
+}
+
+impl fmt::Display for ServerAddr {
+    /// The URL with its password or token replaced by `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls { "tls" } else { "nats" };
+        write!(f, "{scheme}://")?;
+        match (&self.user, &self.pass) {
+            (Some(user), Some(_)) => write!(f, "{user}:***@")?,
+            (Some(_), None) => write!(f, "***@")?,
+            _ => {}
+        }
+        write!(f, "{}", self.socket_addr_string())
+    }
+}
+
+impl fmt::Debug for ServerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ServerAddr({self})")
+    }
+}
+
+/// Splits a comma-separated URL list (R1): trims each entry, drops empty ones.
+pub(crate) fn split_url_list(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A URL with anything that looks like credentials hidden, for error messages.
+pub(crate) fn redact_url(url: &str) -> String {
+    match url.rsplit_once('@') {
+        Some((before, host)) => {
+            let scheme = before
+                .split_once("://")
+                .map(|(s, _)| format!("{s}://"))
+                .unwrap_or_default();
+            format!("{scheme}***@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = match (bytes.get(i), bytes.get(i + 1), bytes.get(i + 2)) {
+            (Some(b'%'), Some(h), Some(l)) => match (hex(*h), hex(*l)) {
+                (Some(h), Some(l)) => Some(h * 16 + l),
+                _ => None,
+            },
+            _ => None,
+        };
+        match decoded {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                if let Some(b) = bytes.get(i) {
+                    out.push(*b);
+                }
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r2_url_forms_normalise() {
+        let cases = [
+            ("nats://127.0.0.1:4222", false, "127.0.0.1", 4222),
+            ("127.0.0.1:4333", false, "127.0.0.1", 4333),
+            ("localhost", false, "localhost", 4222),
+            ("localhost:", false, "localhost", 4222),
+            ("tls://demo.nats.io", true, "demo.nats.io", 4222),
+            ("[::1]:4223", false, "::1", 4223),
+            ("nats://[::1]", false, "::1", 4222),
+            ("NATS://host:1/", false, "host", 1),
+        ];
+        for (url, tls, host, port) in cases {
+            let a = ServerAddr::parse(url).unwrap();
+            assert_eq!((a.is_tls(), a.host(), a.port()), (tls, host, port), "{url}");
+        }
+    }
+
+    #[test]
+    fn r28_credentials_in_url() {
+        let a = ServerAddr::parse("nats://alice:s%40cret@h:1").unwrap();
+        assert_eq!(a.username(), Some("alice"));
+        assert_eq!(a.password(), Some("s@cret"));
+        let t = ServerAddr::parse("mytoken@h").unwrap();
+        assert_eq!(t.username(), Some("mytoken"));
+        assert_eq!(t.password(), None);
+    }
+
+    #[test]
+    fn secrets_never_displayed() {
+        let a = ServerAddr::parse("nats://alice:hunter2@h:1").unwrap();
+        assert!(!a.to_string().contains("hunter2"));
+        assert!(!format!("{a:?}").contains("hunter2"));
+        let t = ServerAddr::parse("tok3n@h:1").unwrap();
+        assert!(!t.to_string().contains("tok3n"));
+        let err = ServerAddr::parse("nats://u:hunter2@h:notaport").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn bad_urls_are_typed_errors() {
+        for url in [
+            "",
+            "   ",
+            "http://h:1",
+            "nats://:4222",
+            "h:99999",
+            "h:abc",
+            "[::1",
+            "ws://h",
+        ] {
+            assert!(
+                matches!(ServerAddr::parse(url), Err(ConnectError::InvalidUrl { .. })),
+                "{url:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn r1_list_splitting() {
+        let v: Vec<_> = split_url_list(" a:1 , ,b:2,").collect();
+        assert_eq!(v, ["a:1", "b:2"]);
+    }
+
+    #[test]
+    fn r29_discovered_inherit_credentials() {
+        let seed = ServerAddr::parse("nats://u:p@seed:1").unwrap();
+        let d = ServerAddr::parse("10.0.0.2:4222")
+            .unwrap()
+            .with_credentials_of(&seed);
+        assert_eq!(d.username(), Some("u"));
+        assert_eq!(d.password(), Some("p"));
+    }
+}

@@ -1,0 +1,160 @@
+//! Bad input gets a typed error and loses nothing; server errors on a live connection (R51, R52).
+
+use bytes::Bytes;
+use nats_client::{
+    ConnectOptions, ConnectionError, Event, HeaderMap, PublishError, ServerErrorKind, Status,
+    SubscribeError,
+};
+use nats_testkit::{NatsServer, ScriptedServer, ServerConfig};
+
+use crate::util::{next_msg, wait_event, within};
+
+#[tokio::test]
+async fn invalid_subjects_are_rejected_and_the_connection_stays_up() {
+    let server = NatsServer::start().await.unwrap();
+    let client = nats_client::connect(server.url()).await.unwrap();
+    for bad in ["", "a..b", "a.", "with space", "tab\there", "wild.*", "wild.>", "crlf\r\nPUB"] {
+        assert!(
+            matches!(
+                client.publish(bad, "x".into()).await,
+                Err(PublishError::InvalidSubject(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    assert!(matches!(
+        client.publish_with_reply("ok", "bad reply", "x".into()).await,
+        Err(PublishError::InvalidReply(_))
+    ));
+    for bad in ["", "a..b", "a.>.b", "a*", "x >", "b>"] {
+        assert!(
+            matches!(
+                client.subscribe(bad).await,
+                Err(SubscribeError::InvalidSubject(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    assert!(matches!(
+        client.queue_subscribe("ok", "bad group").await,
+        Err(SubscribeError::InvalidQueueGroup(_))
+    ));
+    let mut sub = client.subscribe("still.works").await.unwrap();
+    client.flush().await.unwrap();
+    client.publish("still.works", "yes".into()).await.unwrap();
+    assert_eq!(next_msg(&mut sub).await.payload, "yes");
+}
+
+#[tokio::test]
+async fn header_injection_is_rejected() {
+    let mut headers = HeaderMap::new();
+    assert!(headers.insert("Bad\r\nName", "v").is_err());
+    assert!(headers.insert("Name", "evil\r\nPUB x 1").is_err());
+    assert!(headers.insert("Bad Name", "v").is_err());
+    assert!(headers.is_empty());
+}
+
+#[tokio::test]
+async fn oversized_payload_fails_locally_and_the_connection_stays_up() {
+    let server = ServerConfig::new().max_payload(1024).start().await.unwrap();
+    let client = nats_client::connect(server.url()).await.unwrap();
+    assert_eq!(client.server_info().max_payload, 1024);
+    let err = client
+        .publish("big", Bytes::from(vec![0u8; 1025]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PublishError::PayloadTooLarge { size: 1025, max: 1024 }),
+        "{err:?}"
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert("K", "v").unwrap();
+    assert!(matches!(
+        client
+            .publish_with_headers("big", headers, Bytes::from(vec![0u8; 1020]))
+            .await,
+        Err(PublishError::PayloadTooLarge { .. })
+    ));
+    let mut sub = client.subscribe("big").await.unwrap();
+    client.flush().await.unwrap();
+    client
+        .publish("big", Bytes::from(vec![1u8; 1024]))
+        .await
+        .unwrap();
+    assert_eq!(next_msg(&mut sub).await.payload.len(), 1024);
+    assert_eq!(client.status(), Status::Connected);
+}
+
+#[tokio::test]
+async fn r51_permission_violation_is_an_event_and_keeps_the_connection() {
+    let server = ServerConfig::new()
+        .extra(
+            r#"authorization { users = [ { user: "limited", password: "pw",
+                 permissions: { publish: { allow: ["ok.>", "_INBOX.>"] }, subscribe: { allow: ["ok.>", "_INBOX.>"] } } } ] }"#,
+        )
+        .start()
+        .await
+        .unwrap();
+    let client = ConnectOptions::new()
+        .user_and_password("limited", "pw")
+        .connect(server.url())
+        .await
+        .unwrap();
+    let mut events = client.events();
+    client.publish("forbidden", "x".into()).await.unwrap();
+    let seen = wait_event(&mut events, |e| matches!(e, Event::ServerError { .. })).await;
+    match seen.last() {
+        Some(Event::ServerError { error }) => {
+            assert_eq!(error.kind(), &ServerErrorKind::PermissionViolation);
+            assert!(error.message().contains("forbidden"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let _denied = client.subscribe("secret.stuff").await.unwrap();
+    wait_event(&mut events, |e| matches!(e, Event::ServerError { .. })).await;
+    let mut sub = client.subscribe("ok.fine").await.unwrap();
+    client.flush().await.unwrap();
+    client.publish("ok.fine", "x".into()).await.unwrap();
+    next_msg(&mut sub).await;
+    assert_eq!(client.status(), Status::Connected);
+}
+
+#[tokio::test]
+async fn r52_unknown_fatal_err_closes_without_reconnecting() {
+    let scripted = ScriptedServer::start().await.unwrap();
+    let url = scripted.url();
+    let connecting = tokio::spawn(async move { nats_client::connect(url.as_str()).await });
+    let mut conn = within("accept", scripted.accept()).await.unwrap();
+    conn.handshake().await.unwrap();
+    let client = within("connect", connecting).await.unwrap().unwrap();
+    let mut events = client.events();
+    conn.send_err("Unknown Protocol Operation").await.unwrap();
+    let seen = wait_event(&mut events, |e| matches!(e, Event::Closed { .. })).await;
+    assert!(
+        matches!(&seen[..], [Event::Disconnected { error: ConnectionError::Server(e) }, Event::Closed { .. }] if e.message() == "Unknown Protocol Operation"),
+        "{seen:?}"
+    );
+    assert_eq!(client.status(), Status::Closed);
+}
+
+#[tokio::test]
+async fn garbage_from_the_server_is_a_protocol_error_not_a_panic() {
+    let scripted = ScriptedServer::start().await.unwrap();
+    let url = scripted.url();
+    let connecting = tokio::spawn(async move {
+        ConnectOptions::new()
+            .allow_reconnect(false)
+            .connect(url.as_str())
+            .await
+    });
+    let mut conn = within("accept", scripted.accept()).await.unwrap();
+    conn.handshake().await.unwrap();
+    let client = within("connect", connecting).await.unwrap().unwrap();
+    let mut events = client.events();
+    conn.send_raw(b"MSG foo notanumber 3\r\nabc\r\n").await.unwrap();
+    let seen = wait_event(&mut events, |e| matches!(e, Event::Closed { .. })).await;
+    assert!(
+        matches!(seen.first(), Some(Event::Disconnected { error: ConnectionError::Protocol(_) })),
+        "{seen:?}"
+    );
+}

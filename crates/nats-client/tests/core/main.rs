@@ -1,0 +1,12 @@
+//! Core client behaviour against a real nats-server (issue: core client). One test binary, one
+//! module per topic.
+
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+mod connect;
+mod errors;
+mod pubsub;
+mod request;
+mod lifecycle;

@@ -1,0 +1,10 @@
+//! The kit's own tests: real `nats-server` processes, the fault proxy and the scripted server,
+//! driven from the client side with raw tokio sockets.
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+mod raw;
+
+mod cluster;
+mod proxy;
+mod scripted;
+mod server;

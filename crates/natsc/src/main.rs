@@ -1,0 +1,2 @@
+//! natsc: the command-line tool (under construction in this session).
+fn main() {}

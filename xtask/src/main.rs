@@ -1,0 +1,100 @@
+//! Project commands, run as `cargo xtask <command>`:
+//!
+//! - `cargo xtask test`: installs `nats-server` with apt when it is missing, then runs
+//!   `cargo fmt --check`, `cargo clippy --all-targets -- -D warnings` and every test.
+//! - `cargo xtask demo`: the main job, the live fail-over demo against a local 3-node cluster.
+
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("demo") => demo(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask test | cargo xtask demo [natsc demo flags]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command, failing with its name when it does not succeed.
+fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    eprintln!("xtask: running {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{program} {} failed ({status})", args.join(" ")))
+    }
+}
+
+fn has_nats_server() -> bool {
+    if let Some(path) = std::env::var_os("NATS_SERVER_BIN") {
+        return std::path::Path::new(&path).exists();
+    }
+    let on_path = Command::new("sh")
+        .args(["-c", "command -v nats-server"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    on_path || std::path::Path::new("/usr/sbin/nats-server").exists()
+}
+
+/// Installs Debian's nats-server when no nats-server can be found.
+fn ensure_nats_server() -> Result<(), String> {
+    if has_nats_server() {
+        return Ok(());
+    }
+    let sudo: &[&str] = if is_root() { &[] } else { &["sudo"] };
+    let apt = |args: &[&str]| {
+        let mut full: Vec<&str> = sudo.to_vec();
+        full.push("apt-get");
+        full.extend_from_slice(args);
+        run(full[0], &full[1..])
+    };
+    apt(&["update", "-qq"])?;
+    apt(&["install", "-y", "-qq", "nats-server"])?;
+    if has_nats_server() {
+        Ok(())
+    } else {
+        Err("nats-server is still missing after apt-get install".into())
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn test() -> Result<(), String> {
+    ensure_nats_server()?;
+    run("cargo", &["fmt", "--all", "--check"])?;
+    run(
+        "cargo",
+        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+    )?;
+    run("cargo", &["test", "--workspace", "--all-targets"])?;
+    run("cargo", &["test", "--workspace", "--doc"])?;
+    Ok(())
+}
+
+fn demo(extra: &[String]) -> Result<(), String> {
+    ensure_nats_server()?;
+    let mut args = vec!["run", "--release", "--quiet", "-p", "natsc", "--", "demo"];
+    args.extend(extra.iter().map(String::as_str));
+    run("cargo", &args)
+}

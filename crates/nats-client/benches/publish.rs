@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p nats-client --bench publish`
 
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+
 use std::time::Duration;
 
 use bytes::Bytes;

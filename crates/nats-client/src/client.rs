@@ -79,7 +79,9 @@ impl Client {
     ) -> Result<Client, ConnectError> {
         if seeds.is_empty() {
             // R4: no URL at all means the local default server.
-            seeds.push(ServerAddr::parse(&format!("nats://127.0.0.1:{DEFAULT_PORT}"))?);
+            seeds.push(ServerAddr::parse(&format!(
+                "nats://127.0.0.1:{DEFAULT_PORT}"
+            ))?);
         }
         let mut rng = Rng::new();
         let tls = options.require_tls || seeds.iter().any(ServerAddr::is_tls);
@@ -177,8 +179,13 @@ impl Client {
     /// client.publish("orders.new", bytes::Bytes::from_static(b"hi")).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn publish(&self, subject: impl AsRef<str>, payload: Bytes) -> Result<(), PublishError> {
-        self.publish_inner(subject.as_ref(), None, None, &payload).await
+    pub async fn publish(
+        &self,
+        subject: impl AsRef<str>,
+        payload: Bytes,
+    ) -> Result<(), PublishError> {
+        self.publish_inner(subject.as_ref(), None, None, &payload)
+            .await
     }
 
     /// Publishes with a reply subject, for a responder to answer on.
@@ -266,6 +273,28 @@ impl Client {
         headers: Option<&HeaderMap>,
         payload: &[u8],
     ) -> Result<(), PublishError> {
+        let len = self.check_publish(subject, reply, headers, payload.len())?;
+        let encode = |buf: &mut bytes::BytesMut| match headers {
+            None => nats_proto::encode_pub(buf, subject, reply, payload),
+            Some(h) => nats_proto::encode_hpub(buf, subject, reply, h, payload),
+        };
+        // Fast path: decided under one short lock, no await. The back-pressure path is boxed so
+        // this future stays small (it is created and moved on every publish).
+        match self.shared.write.try_publish(len, encode) {
+            Ok(result) => result,
+            Err(encode) => Box::pin(self.shared.write.publish(len, encode)).await,
+        }
+    }
+
+    /// Validates a publish and returns its frame length.
+    #[inline]
+    fn check_publish(
+        &self,
+        subject: &str,
+        reply: Option<&str>,
+        headers: Option<&HeaderMap>,
+        payload_len: usize,
+    ) -> Result<usize, PublishError> {
         nats_proto::validate_publish_subject(subject).map_err(PublishError::InvalidSubject)?;
         if let Some(reply) = reply {
             nats_proto::validate_publish_subject(reply).map_err(PublishError::InvalidReply)?;
@@ -273,33 +302,23 @@ impl Client {
         let max = self.shared.max_payload.load(Ordering::Relaxed);
         match headers {
             None => {
-                if payload.len() > max {
+                if payload_len > max {
                     return Err(PublishError::PayloadTooLarge {
-                        size: payload.len(),
+                        size: payload_len,
                         max,
                     });
                 }
-                let len = nats_proto::pub_len(subject, reply, payload.len());
-                self.shared
-                    .write
-                    .publish(len, |buf| nats_proto::encode_pub(buf, subject, reply, payload))
-                    .await
+                Ok(nats_proto::pub_len(subject, reply, payload_len))
             }
             Some(headers) => {
                 if !self.shared.headers_supported.load(Ordering::Relaxed) {
                     return Err(PublishError::HeadersNotSupported);
                 }
-                let size = headers.encoded_len() + payload.len();
+                let size = headers.encoded_len() + payload_len;
                 if size > max {
                     return Err(PublishError::PayloadTooLarge { size, max });
                 }
-                let len = nats_proto::hpub_len(subject, reply, headers, payload.len());
-                self.shared
-                    .write
-                    .publish(len, |buf| {
-                        nats_proto::encode_hpub(buf, subject, reply, headers, payload)
-                    })
-                    .await
+                Ok(nats_proto::hpub_len(subject, reply, headers, payload_len))
             }
         }
     }
@@ -422,7 +441,11 @@ impl Client {
     /// println!("{:?}", reply.payload);
     /// # Ok(()) }
     /// ```
-    pub async fn request(&self, subject: impl AsRef<str>, payload: Bytes) -> Result<Message, RequestError> {
+    pub async fn request(
+        &self,
+        subject: impl AsRef<str>,
+        payload: Bytes,
+    ) -> Result<Message, RequestError> {
         let timeout = self.shared.options.request_timeout;
         self.request_inner(subject.as_ref(), None, payload, timeout)
             .await
@@ -942,10 +965,15 @@ impl Client {
     /// client.set_server_pool(["nats://c:4222", "nats://d:4222"])?;
     /// # Ok(()) }
     /// ```
-    pub fn set_server_pool<S: crate::options::ToServerAddrs>(&self, servers: S) -> Result<(), ConnectError> {
+    pub fn set_server_pool<S: crate::options::ToServerAddrs>(
+        &self,
+        servers: S,
+    ) -> Result<(), ConnectError> {
         let mut addrs = servers.to_server_addrs()?;
         if addrs.is_empty() {
-            return Err(ConnectError::InvalidOptions("the server pool cannot be empty".into()));
+            return Err(ConnectError::InvalidOptions(
+                "the server pool cannot be empty".into(),
+            ));
         }
         if self.is_closed() {
             return Err(ConnectError::NoServers);

@@ -44,12 +44,39 @@ pub enum ConnectError {
     /// TLS is required by the client but the server offers none, or the TLS handshake failed.
     #[error("TLS error: {0}")]
     Tls(String),
+    /// The client requires TLS but the server offers neither `tls_required` nor
+    /// `tls_available` (R30).
+    #[error("secure connection required but the server does not offer TLS")]
+    SecureConnectionWanted,
+    /// The server's certificate failed verification (unknown CA, wrong name, expired...).
+    #[error("TLS certificate verification failed: {0}")]
+    TlsCertificate(String),
+    /// The credentials could not be produced for this attempt: a credentials file or NKey
+    /// seed that cannot be read or parsed, a failed auth callback, or a server without nonce
+    /// for NKey authentication (R27, R31). The text never contains a secret.
+    #[error("credentials error: {0}")]
+    Credentials(String),
 }
 
 impl ConnectError {
     /// Whether this is an authentication or authorization failure.
     pub fn is_auth(&self) -> bool {
         matches!(self, ConnectError::Server(e) if e.is_auth_error())
+    }
+
+    /// Whether this is a TLS failure: TLS not offered (R30), a failed handshake or an
+    /// unverifiable certificate.
+    ///
+    /// ```
+    /// assert!(nats_client::ConnectError::SecureConnectionWanted.is_tls());
+    /// ```
+    pub fn is_tls(&self) -> bool {
+        matches!(
+            self,
+            ConnectError::Tls(_)
+                | ConnectError::SecureConnectionWanted
+                | ConnectError::TlsCertificate(_)
+        )
     }
 
     /// Whether this is a timeout.

@@ -115,7 +115,10 @@ impl fmt::Display for Event {
                 server,
                 error,
                 attempt,
-            } => write!(f, "reconnect to {server} failed (attempt {attempt}): {error}"),
+            } => write!(
+                f,
+                "reconnect to {server} failed (attempt {attempt}): {error}"
+            ),
             Event::Reconnected => write!(f, "reconnected"),
             Event::Resubscribed => write!(f, "resubscribed"),
             Event::DiscoveredServers => write!(f, "discovered new servers"),

@@ -44,6 +44,8 @@
 //! - `pool`: the server pool and reconnect policy (pure, unit-tested with an injected clock).
 //! - `server_addr`: URL parsing ([`ServerAddr`]).
 //! - `connection`: handshake, reader, writer, write buffer, keep-alive, supervisor.
+//! - `tls`: rustls configuration and the TLS upgrade (R27, R29, R30).
+//! - `auth`: CONNECT credentials: user, token, NKey, credentials file, callback (R27, R28).
 //! - `message`, `stats`, `error`.
 //!
 //! Logs go through `tracing`; no password, token or seed ever appears in `Debug` output, logs
@@ -52,6 +54,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+mod auth;
 mod client;
 mod connection;
 mod error;
@@ -65,10 +68,16 @@ mod server_addr;
 mod shared;
 mod stats;
 mod subscriber;
+mod tls;
 
 pub use bytes::Bytes;
-pub use nats_proto::{HeaderError, HeaderMap, ServerError, ServerErrorKind, ServerInfo, StatusCode, SubjectError};
+pub use nats_proto::{
+    HeaderError, HeaderMap, ServerError, ServerErrorKind, ServerInfo, StatusCode, SubjectError,
+};
+/// The rustls version used for TLS, for [`ConnectOptions::tls_client_config`].
+pub use rustls;
 
+pub use auth::Auth;
 pub use client::Client;
 pub use error::{
     ConnectError, ConnectionError, DrainError, Error, FlushError, PublishError, RequestError,

@@ -1,16 +1,19 @@
 //! [`ConnectOptions`]: every connection and reconnection setting, with nats.go's defaults.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use nats_proto::ServerInfo;
 
+use crate::auth::{Auth, AuthCallback, CredentialsSource};
 use crate::client::Client;
 use crate::error::ConnectError;
 use crate::events::{Event, EventCallback};
 use crate::pool::{PoolServer, ReconnectDelay, ReconnectToServer};
 use crate::server_addr::{split_url_list, ServerAddr};
+use crate::tls::TlsOptions;
 
 /// Default per-server reconnect attempts (R12).
 pub const DEFAULT_MAX_RECONNECTS: u32 = 60;
@@ -70,6 +73,10 @@ pub struct ConnectOptions {
     pub(crate) user: Option<String>,
     pub(crate) pass: Option<String>,
     pub(crate) token: Option<String>,
+    pub(crate) nkey_seed: Option<String>,
+    pub(crate) credentials: Option<CredentialsSource>,
+    pub(crate) auth_callback: Option<AuthCallback>,
+    pub(crate) tls: TlsOptions,
     pub(crate) allow_reconnect: bool,
     pub(crate) max_reconnects: Option<u32>,
     pub(crate) reconnect_wait: Duration,
@@ -106,6 +113,10 @@ impl Default for ConnectOptions {
             user: None,
             pass: None,
             token: None,
+            nkey_seed: None,
+            credentials: None,
+            auth_callback: None,
+            tls: TlsOptions::default(),
             allow_reconnect: true,
             max_reconnects: Some(DEFAULT_MAX_RECONNECTS),
             reconnect_wait: DEFAULT_RECONNECT_WAIT,
@@ -324,9 +335,210 @@ impl ConnectOptions {
         self
     }
 
-    /// Require TLS on every server (R6, R30).
+    /// Require TLS on every server (R6, R30). A `tls://` URL does the same; a server whose
+    /// INFO says `tls_required` is upgraded to TLS even without it (R30). With TLS on, the
+    /// reconnect jitter uses its TLS bound (R16). When the server offers no TLS the attempt
+    /// fails with [`ConnectError::SecureConnectionWanted`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_client::ConnectError> {
+    /// let client = nats_client::ConnectOptions::new()
+    ///     .require_tls(true)
+    ///     .connect("nats://demo.nats.io:4222")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn require_tls(mut self, require: bool) -> Self {
         self.require_tls = require;
+        self
+    }
+
+    /// Verify servers against the CA certificates of this PEM file instead of the operating
+    /// system's roots. Turns TLS on (R6, R16). The file is read again for every connection
+    /// attempt (R27).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_client::ConnectError> {
+    /// let client = nats_client::ConnectOptions::new()
+    ///     .tls_root_certificates("/etc/nats/ca.pem")
+    ///     .connect("tls://nats.internal:4222")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn tls_root_certificates(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.root_certificates = Some(path.into());
+        self.require_tls = true;
+        self
+    }
+
+    /// Client certificate chain and private key (PEM files) for mutual TLS. Turns TLS on
+    /// (R6, R16). Both files are read again for every connection attempt, so a rotated
+    /// certificate is used after the next reconnect (R27).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_client::ConnectError> {
+    /// let client = nats_client::ConnectOptions::new()
+    ///     .tls_root_certificates("ca.pem")
+    ///     .tls_client_cert("client-cert.pem", "client-key.pem")
+    ///     .connect("tls://nats.internal:4222")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn tls_client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls.client_cert = Some((cert.into(), key.into()));
+        self.require_tls = true;
+        self
+    }
+
+    /// A complete rustls client configuration, used as given for every TLS connection (roots,
+    /// client certificates, ALPN, verifier...). Turns TLS on (R6, R16). It cannot be combined
+    /// with `tls_root_certificates`, `tls_client_cert` or `dangerous_accept_invalid_certs`
+    /// (a configuration error returned by `connect`, R110). Build it with a crypto provider,
+    /// e.g. `rustls::ClientConfig::builder_with_provider(ring::default_provider())`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use nats_client::rustls;
+    /// let provider = Arc::new(rustls::crypto::ring::default_provider());
+    /// let mut roots = rustls::RootCertStore::empty();
+    /// // roots.add(...)
+    /// let config = rustls::ClientConfig::builder_with_provider(provider)
+    ///     .with_safe_default_protocol_versions()?
+    ///     .with_root_certificates(roots)
+    ///     .with_no_client_auth();
+    /// let client = nats_client::ConnectOptions::new()
+    ///     .tls_client_config(config)
+    ///     .connect("tls://nats.internal:4222")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn tls_client_config(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls.client_config = Some(Arc::new(config));
+        self.require_tls = true;
+        self
+    }
+
+    /// Do the TLS handshake right after the TCP connect, before the server's INFO, for servers
+    /// configured with `handshake_first` (R30). Turns TLS on (R6, R16).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_client::ConnectError> {
+    /// let client = nats_client::ConnectOptions::new()
+    ///     .tls_first(true)
+    ///     .connect("tls://nats.internal:4222")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn tls_first(mut self, first: bool) -> Self {
+        self.tls.first = first;
+        if first {
+            self.require_tls = true;
+        }
+        self
+    }
+
+    /// **Dangerous**: accept any server certificate, for any name, from any issuer. Traffic is
+    /// encrypted but the server is not authenticated, so anybody in the path can read and
+    /// change it. For tests only. Turns TLS on (R6, R16) when `true`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_client::ConnectError> {
+    /// let client = nats_client::ConnectOptions::new()
+    ///     .dangerous_accept_invalid_certs(true)
+    ///     .connect("tls://127.0.0.1:4222")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn dangerous_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.tls.dangerous_accept_invalid_certs = accept;
+        if accept {
+            tracing::warn!(
+                "TLS certificate verification disabled by dangerous_accept_invalid_certs"
+            );
+            self.require_tls = true;
+        }
+        self
+    }
+
+    /// Authenticate with an NKey: the seed (`SU…`) signs the nonce of the server of every
+    /// attempt (R27) and the public key goes in CONNECT. The seed never appears in `Debug`,
+    /// errors or logs. An invalid seed, or an NKey with another auth method, is a
+    /// configuration error returned by `connect` (R110).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_client::ConnectError> {
+    /// let client = nats_client::ConnectOptions::new()
+    ///     .nkey("SUAMLK2ZNL35WSMW37E7UD4VZ7ELPKW7DHC3BWBSD2GCZ7IUQQXZIORRBU")
+    ///     .connect("nats://127.0.0.1:4222")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn nkey(mut self, seed: impl Into<String>) -> Self {
+        self.nkey_seed = Some(seed.into());
+        self
+    }
+
+    /// Authenticate with a credentials file (user JWT + NKey seed, as written by `nsc`). The
+    /// file is read again for every attempt, so replacing an expired JWT on disk lets the next
+    /// reconnect succeed (R27, R46); an unreadable file fails that attempt with
+    /// [`ConnectError::Credentials`] (R31). Another auth method with it is a configuration
+    /// error (R110).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_client::ConnectError> {
+    /// let client = nats_client::ConnectOptions::new()
+    ///     .credentials_file("/etc/nats/user.creds")
+    ///     .connect("nats://127.0.0.1:4222")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn credentials_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.credentials = Some(CredentialsSource::File(path.into()));
+        self
+    }
+
+    /// Authenticate with the contents of a credentials file (user JWT + NKey seed), checked by
+    /// `connect` (R110). Never shown by `Debug`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_client::ConnectError> {
+    /// let creds = std::env::var("NATS_CREDS").unwrap_or_default();
+    /// let client = nats_client::ConnectOptions::new()
+    ///     .credentials(creds)
+    ///     .connect("nats://127.0.0.1:4222")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn credentials(mut self, jwt_and_seed: impl Into<String>) -> Self {
+        self.credentials = Some(CredentialsSource::Memory(jwt_and_seed.into()));
+        self
+    }
+
+    /// Produce the credentials for every CONNECT (R27): the callback gets the server's nonce
+    /// (empty when it sent none) and returns an [`Auth`]. Credentials in the URL still win for
+    /// user, password and token (R28). An `Err` fails that attempt with
+    /// [`ConnectError::Credentials`]. A static user, token, NKey or credentials with it is a
+    /// configuration error (R28, R110).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_client::ConnectError> {
+    /// use nats_client::{Auth, ConnectOptions};
+    /// let client = ConnectOptions::new()
+    ///     .auth_callback(|_nonce: &[u8]| {
+    ///         let token = std::fs::read_to_string("/run/secrets/nats-token")
+    ///             .map_err(|e| e.to_string())?;
+    ///         Ok(Auth { token: Some(token.trim().to_string()), ..Auth::default() })
+    ///     })
+    ///     .connect("nats://127.0.0.1:4222")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn auth_callback(
+        mut self,
+        callback: impl Fn(&[u8]) -> Result<Auth, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.auth_callback = Some(Arc::new(callback));
         self
     }
 
@@ -359,13 +571,42 @@ impl ConnectOptions {
                 "connection_timeout must be greater than zero".into(),
             ));
         }
-        if self.token.is_some() && self.user.is_some() {
-            return Err(ConnectError::InvalidOptions(
-                "set either a token or a user and password, not both".into(),
-            ));
+        let methods = [
+            ("user_and_password", self.user.is_some()),
+            ("token", self.token.is_some()),
+            ("nkey", self.nkey_seed.is_some()),
+            ("credentials", self.credentials.is_some()),
+            ("auth_callback", self.auth_callback.is_some()),
+        ];
+        let set: Vec<&str> = methods
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| *name)
+            .collect();
+        if set.len() > 1 {
+            return Err(ConnectError::InvalidOptions(format!(
+                "conflicting authentication options: set only one of {}",
+                set.join(", ")
+            )));
         }
-        if let Err(e) = nats_proto::validate_publish_subject(&format!("{}.x", self.inbox_prefix))
-        {
+        if let Some(seed) = &self.nkey_seed {
+            if nkeys::KeyPair::from_seed(seed.trim()).is_err() {
+                return Err(ConnectError::InvalidOptions("invalid NKey seed".into()));
+            }
+        }
+        if let Some(CredentialsSource::Memory(text)) = &self.credentials {
+            let (_, seed) = crate::auth::parse_credentials(text)
+                .map_err(|_| ConnectError::InvalidOptions("invalid credentials".into()))?;
+            if nkeys::KeyPair::from_seed(&seed).is_err() {
+                return Err(ConnectError::InvalidOptions(
+                    "invalid NKey seed in credentials".into(),
+                ));
+            }
+        }
+        if let Some(conflict) = self.tls.conflicts() {
+            return Err(ConnectError::InvalidOptions(conflict.into()));
+        }
+        if let Err(e) = nats_proto::validate_publish_subject(&format!("{}.x", self.inbox_prefix)) {
             return Err(ConnectError::InvalidOptions(format!(
                 "invalid inbox prefix: {e}"
             )));
@@ -382,6 +623,13 @@ impl fmt::Debug for ConnectOptions {
             .field("user", &self.user)
             .field("pass", &redacted(&self.pass))
             .field("token", &redacted(&self.token))
+            .field("nkey", &redacted(&self.nkey_seed))
+            .field("credentials", &self.credentials)
+            .field(
+                "auth_callback",
+                &self.auth_callback.as_ref().map(|_| "<callback>"),
+            )
+            .field("tls", &self.tls)
             .field("allow_reconnect", &self.allow_reconnect)
             .field("max_reconnects", &self.max_reconnects)
             .field("reconnect_wait", &self.reconnect_wait)
@@ -412,7 +660,9 @@ pub trait ToServerAddrs {
     fn to_server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError>;
 }
 
-fn parse_list<'a>(urls: impl IntoIterator<Item = &'a str>) -> Result<Vec<ServerAddr>, ConnectError> {
+fn parse_list<'a>(
+    urls: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<ServerAddr>, ConnectError> {
     let mut out = Vec::new();
     for url in urls {
         for one in split_url_list(url) {

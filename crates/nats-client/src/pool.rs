@@ -546,7 +546,10 @@ mod tests {
         let viol = ServerErrorKind::AuthorizationViolation;
         assert!(!p.record_auth_error(&a, &exp));
         assert!(!p.record_auth_error(&b, &viol));
-        assert!(!p.record_auth_error(&a, &viol), "a different error replaces");
+        assert!(
+            !p.record_auth_error(&a, &viol),
+            "a different error replaces"
+        );
         assert!(p.record_auth_error(&a, &viol), "same error twice aborts");
         p.record_connected(&a);
         assert!(!p.record_auth_error(&a, &viol), "R45: cleared by a connect");

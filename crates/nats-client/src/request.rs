@@ -123,7 +123,11 @@ mod tests {
         assert_eq!(rx.await.unwrap().unwrap().payload, "ok");
         drop(guard);
         drop(guard2);
-        assert_eq!(mux.in_flight(), 0, "a finished or timed-out request leaves nothing");
+        assert_eq!(
+            mux.in_flight(),
+            0,
+            "a finished or timed-out request leaves nothing"
+        );
         mux.complete(reply("_INBOX.abc.99"));
         mux.complete(reply("other.subject"));
     }

@@ -33,6 +33,8 @@ pub struct ServerAddr {
     port: u16,
     user: Option<String>,
     pass: Option<String>,
+    /// The name to verify in TLS when `host` is a bare IP learned from a named seed (R29).
+    tls_name: Option<String>,
 }
 
 impl ServerAddr {
@@ -102,6 +104,7 @@ impl ServerAddr {
             port,
             user: user.filter(|u| !u.is_empty()),
             pass,
+            tls_name: None,
         })
     }
 
@@ -145,12 +148,27 @@ impl ServerAddr {
     }
 
     /// The same server with other credentials (R29: discovered servers inherit the seed's).
+    ///
+    /// A bare-IP server also inherits the TLS name of `other`: its host when that is a name,
+    /// or the name it inherited itself (R29).
     pub(crate) fn with_credentials_of(mut self, other: &ServerAddr) -> ServerAddr {
         if self.user.is_none() {
             self.user.clone_from(&other.user);
             self.pass.clone_from(&other.pass);
         }
+        if self.tls_name.is_none() && self.host.parse::<std::net::IpAddr>().is_ok() {
+            self.tls_name = if other.host.parse::<std::net::IpAddr>().is_err() {
+                Some(other.host.clone())
+            } else {
+                other.tls_name.clone()
+            };
+        }
         self
+    }
+
+    /// The TLS name remembered for a discovered bare-IP server (R29).
+    pub(crate) fn tls_name(&self) -> Option<&str> {
+        self.tls_name.as_deref()
     }
 
     /// Switches the scheme to TLS (R6: one `tls://` URL turns TLS on for every server).
@@ -325,5 +343,18 @@ mod tests {
             .with_credentials_of(&seed);
         assert_eq!(d.username(), Some("u"));
         assert_eq!(d.password(), Some("p"));
+        assert_eq!(
+            d.tls_name(),
+            Some("seed"),
+            "R29: bare IP verifies the seed's name"
+        );
+        let named = ServerAddr::parse("other:4222")
+            .unwrap()
+            .with_credentials_of(&seed);
+        assert_eq!(named.tls_name(), None);
+        let again = ServerAddr::parse("10.0.0.3:4222")
+            .unwrap()
+            .with_credentials_of(&d);
+        assert_eq!(again.tls_name(), Some("seed"));
     }
 }

@@ -140,7 +140,8 @@ impl Shared {
         if info.max_payload > 0 {
             self.max_payload.store(info.max_payload, Ordering::Relaxed);
         }
-        self.headers_supported.store(info.headers, Ordering::Relaxed);
+        self.headers_supported
+            .store(info.headers, Ordering::Relaxed);
         *self.info.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(info);
         if lame_duck && !initial {
             self.events.emit(Event::LameDuckMode);

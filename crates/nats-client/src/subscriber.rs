@@ -98,8 +98,9 @@ impl SubState {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues a message from the reader, enforcing the pending limits.
-    pub(crate) fn deliver(&self, msg: Message) -> Delivery {
+    /// Queues a message from the reader, enforcing the pending limits. The consumer's waker,
+    /// if it waits, goes to `wake` so the reader can wake it once per batch, not per message.
+    pub(crate) fn deliver(&self, msg: Message, wake: &mut Vec<Waker>) -> Delivery {
         let mut q = self.lock();
         if q.closed {
             return Delivery::Ignored;
@@ -107,8 +108,7 @@ impl SubState {
         q.received += 1;
         let last = q.max.is_some_and(|max| q.received >= max);
         let size = msg.payload.len();
-        let outcome = if q.msgs.len() >= q.max_msgs || q.bytes.saturating_add(size) > q.max_bytes
-        {
+        let outcome = if q.msgs.len() >= q.max_msgs || q.bytes.saturating_add(size) > q.max_bytes {
             q.dropped += 1;
             let first = !q.slow;
             q.slow = true;
@@ -124,11 +124,10 @@ impl SubState {
         if last {
             q.closed = true;
         }
-        let waker = q.waker.take();
-        drop(q);
-        if let Some(w) = waker {
-            w.wake();
+        if let Some(w) = q.waker.take() {
+            wake.push(w);
         }
+        drop(q);
         match outcome {
             Delivery::Queued if last => Delivery::LastMessage,
             other => other,

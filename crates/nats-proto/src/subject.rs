@@ -67,27 +67,61 @@ fn is_ws(b: u8) -> bool {
 #[inline]
 pub fn validate_publish_subject(s: &str) -> Result<(), SubjectError> {
     let bytes = s.as_bytes();
-    if bytes.is_empty() {
-        return Err(SubjectError::Empty);
+    match (bytes.first(), bytes.last()) {
+        (None, _) | (_, None) => return Err(SubjectError::Empty),
+        (Some(b'.'), _) => return Err(SubjectError::EmptyToken),
+        (_, Some(b'.')) => {
+            // A trailing dot is an empty token, unless an earlier byte is already wrong.
+            return Err(first_publish_error(bytes).unwrap_or(SubjectError::EmptyToken));
+        }
+        _ => {}
     }
-    let mut token_len = 0usize;
+    // On the publish hot path: one table load per byte; only the rare bytes branch further.
+    let mut prev_dot = false;
     for &b in bytes {
-        match b {
-            b'.' => {
-                if token_len == 0 {
-                    return Err(SubjectError::EmptyToken);
-                }
-                token_len = 0;
-            }
-            b'*' | b'>' => return Err(SubjectError::Wildcard),
-            b if is_ws(b) => return Err(SubjectError::Whitespace),
-            _ => token_len += 1,
+        // Every special byte is at most '>' (0x3E): letters and most punctuation skip the table.
+        if b > b'>' {
+            prev_dot = false;
+            continue;
+        }
+        match PUBLISH_CLASS[usize::from(b)] {
+            PLAIN => prev_dot = false,
+            DOT if prev_dot => return Err(SubjectError::EmptyToken),
+            DOT => prev_dot = true,
+            WILDCARD => return Err(SubjectError::Wildcard),
+            _ => return Err(SubjectError::Whitespace),
         }
     }
-    if token_len == 0 {
-        return Err(SubjectError::EmptyToken);
-    }
     Ok(())
+}
+
+/// Byte classes for [`validate_publish_subject`].
+const PLAIN: u8 = 0;
+const DOT: u8 = 1;
+const WILDCARD: u8 = 2;
+const WHITESPACE: u8 = 3;
+
+static PUBLISH_CLASS: [u8; 256] = {
+    let mut table = [PLAIN; 256];
+    table[b'.' as usize] = DOT;
+    table[b'*' as usize] = WILDCARD;
+    table[b'>' as usize] = WILDCARD;
+    table[b' ' as usize] = WHITESPACE;
+    table[b'\t' as usize] = WHITESPACE;
+    table[b'\r' as usize] = WHITESPACE;
+    table[b'\n' as usize] = WHITESPACE;
+    table
+};
+
+/// The first wildcard or whitespace error in `bytes`, if any.
+fn first_publish_error(bytes: &[u8]) -> Option<SubjectError> {
+    bytes
+        .iter()
+        .find_map(|&b| match PUBLISH_CLASS[usize::from(b)] {
+            WILDCARD => Some(SubjectError::Wildcard),
+            WHITESPACE => Some(SubjectError::Whitespace),
+            _ => None,
+        })
 }
 
 /// Checks a subscription filter (wildcards allowed as whole tokens, `>` last).

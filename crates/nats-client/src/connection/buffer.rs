@@ -83,48 +83,57 @@ impl WriteBuffer {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Appends one publish frame of `len` bytes via `encode`, waiting while the buffer is above
-    /// the high-water mark on a live connection.
-    pub(crate) async fn publish(
+    /// Appends one publish frame of `len` bytes via `encode` if that can be decided now:
+    /// `Ok(result)`, or `Err(encode)` when the buffer is above the high-water mark on a live
+    /// connection and the caller must wait ([`publish`](Self::publish) does). The publish fast
+    /// path: one short lock, no allocation once the buffer has grown, no await.
+    #[inline]
+    pub(crate) fn try_publish<F: FnOnce(&mut BytesMut)>(
         &self,
         len: usize,
-        encode: impl FnOnce(&mut BytesMut),
-    ) -> Result<(), PublishError> {
-        let mut encode = Some(encode);
-        loop {
-            let notified = {
-                let mut st = self.lock();
-                let must_wait = match st.phase {
-                    Phase::Closed => return Err(PublishError::Closed),
-                    Phase::DrainingPubs => return Err(PublishError::Draining),
-                    Phase::Disconnected | Phase::Connecting => {
-                        // R63: refused when already at or over the limit; the accepted frame
-                        // may cross it.
-                        match st.reconnect_limit {
-                            Some(limit) if st.buf.len() < limit => false,
-                            limit => {
-                                return Err(PublishError::ReconnectBufferFull {
-                                    limit: limit.unwrap_or(0),
-                                })
-                            }
-                        }
+        encode: F,
+    ) -> Result<Result<(), PublishError>, F> {
+        let mut st = self.lock();
+        match st.phase {
+            Phase::Connected if st.buf.len() >= HIGH_WATER_MARK => return Err(encode),
+            Phase::Connected => {}
+            Phase::Closed => return Ok(Err(PublishError::Closed)),
+            Phase::DrainingPubs => return Ok(Err(PublishError::Draining)),
+            Phase::Disconnected | Phase::Connecting => {
+                // R63: refused when already at or over the limit; the accepted frame may cross it.
+                match st.reconnect_limit {
+                    Some(limit) if st.buf.len() < limit => {}
+                    limit => {
+                        return Ok(Err(PublishError::ReconnectBufferFull {
+                            limit: limit.unwrap_or(0),
+                        }))
                     }
-                    Phase::Connected => st.buf.len() >= HIGH_WATER_MARK,
-                };
-                if !must_wait {
-                    if let Some(encode) = encode.take() {
-                        let before = st.buf.len();
-                        st.buf.reserve(len);
-                        encode(&mut st.buf);
-                        st.out_msgs += 1;
-                        st.out_bytes += (st.buf.len() - before) as u64;
-                        self.wake_writer(&mut st);
-                    }
-                    return Ok(());
                 }
-                // Registered before the lock is released, so no wake-up is missed.
-                self.space.notified()
-            };
+            }
+        }
+        let before = st.buf.len();
+        st.buf.reserve(len);
+        encode(&mut st.buf);
+        st.out_msgs += 1;
+        st.out_bytes += (st.buf.len() - before) as u64;
+        self.wake_writer(&mut st);
+        Ok(Ok(()))
+    }
+
+    /// [`try_publish`](Self::try_publish), waiting for the writer while the buffer is above the
+    /// high-water mark (back-pressure).
+    pub(crate) async fn publish<F: FnOnce(&mut BytesMut)>(
+        &self,
+        len: usize,
+        mut encode: F,
+    ) -> Result<(), PublishError> {
+        loop {
+            // Registered before the check, so a wake-up between check and await is not missed.
+            let notified = self.space.notified();
+            match self.try_publish(len, encode) {
+                Ok(result) => return result,
+                Err(back) => encode = back,
+            }
             notified.await;
         }
     }
@@ -252,7 +261,7 @@ impl WriteBuffer {
 mod tests {
     use super::*;
 
-    fn pub_frame(subject: &str, payload: &[u8]) -> (usize, impl FnOnce(&mut BytesMut) + '_) {
+    fn pub_frame<'a>(subject: &str, payload: &'a [u8]) -> (usize, impl FnOnce(&mut BytesMut) + 'a) {
         let subject = subject.to_string();
         (
             nats_proto::pub_len(&subject, None, payload.len()),

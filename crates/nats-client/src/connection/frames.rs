@@ -48,7 +48,7 @@ fn frame_at(data: &[u8], pos: usize) -> Option<Frame> {
         });
     }
     // The last argument is the payload size (HPUB: the total of headers and payload).
-    let size = args.last().and_then(parse_usize)?;
+    let size = args.next_back().and_then(parse_usize)?;
     let end = line_end.checked_add(size)?.checked_add(2)?;
     if end > data.len() {
         return None;
@@ -85,7 +85,10 @@ mod tests {
         assert_eq!(&out[..], b"HPUB b 12 14\r\nNATS/1.0\r\n\r\nyo\r\n");
         let mut out = BytesMut::new();
         retain_publishes(data, 21, &mut out);
-        assert!(out.starts_with(b"PUB a 2\r\n"), "frame ending after `sent` is kept whole");
+        assert!(
+            out.starts_with(b"PUB a 2\r\n"),
+            "frame ending after `sent` is kept whole"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Dial and handshake (R22–R26): TCP connect, read INFO, send CONNECT + PING together, read
-//! PONG (tolerating `+OK`, R24/R25), all within `connection_timeout`. Bytes after the PONG stay in
+//! Dial and handshake (R22–R26): TCP connect, [TLS first,] read INFO, [TLS upgrade (R30),]
+//! send CONNECT + PING together with this attempt's credentials (R27, R28), read PONG
+//! (tolerating `+OK`, R24/R25), all within `connection_timeout`. Bytes after the PONG stay in
 //! the read buffer for the reader (R24). A socket whose handshake failed is dropped at once (D4).
 
 use std::io;
@@ -8,10 +9,13 @@ use bytes::BytesMut;
 use nats_proto::{ConnectInfo, Parser, ServerInfo, ServerOp};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
+use crate::auth;
 use crate::error::ConnectError;
 use crate::options::ConnectOptions;
 use crate::server_addr::ServerAddr;
+use crate::tls;
 
 /// Size of a connection's read buffer allocation.
 pub(crate) const READ_BUFFER_SIZE: usize = 64 * 1024;
@@ -44,34 +48,45 @@ pub(crate) async fn connect(
     }
 }
 
-async fn handshake(options: &ConnectOptions, addr: &ServerAddr) -> Result<Established, ConnectError> {
-    let tcp = TcpStream::connect(addr.socket_addr_string()).await?;
+async fn handshake(
+    options: &ConnectOptions,
+    addr: &ServerAddr,
+) -> Result<Established, ConnectError> {
+    let mut tcp = TcpStream::connect(addr.socket_addr_string()).await?;
     tcp.set_nodelay(true)?;
-    let (mut read, mut write) = tcp.into_split();
     let mut buf = BytesMut::with_capacity(READ_BUFFER_SIZE);
     let mut parser = Parser::new();
+    let wants_tls = options.require_tls || addr.is_tls() || options.tls.first;
 
-    let info = match next_op(&mut parser, &mut buf, &mut read).await? {
-        ServerOp::Info(info) => *info,
-        other => {
-            return Err(ConnectError::Protocol(format!(
-                "expected INFO, got {}",
-                op_name(&other)
-            )))
+    // R30: with tls_first the TLS handshake comes before INFO (`handshake_first` servers).
+    let (info, mut read, mut write): (ServerInfo, ReadHalf, WriteHalf) = if options.tls.first {
+        let mut stream = tls::upgrade(&options.tls, addr, tcp).await?;
+        let info = read_info(&mut parser, &mut buf, &mut stream).await?;
+        let (read, write) = split_tls(stream);
+        (info, read, write)
+    } else {
+        let info = read_info(&mut parser, &mut buf, &mut tcp).await?;
+        if wants_tls && !info.tls_required && !info.tls_available {
+            return Err(ConnectError::SecureConnectionWanted);
+        }
+        // R30: a server that requires TLS gets it even when the client did not ask.
+        if wants_tls || info.tls_required {
+            let stream = tls::upgrade(&options.tls, addr, tcp).await?;
+            let (read, write) = split_tls(stream);
+            (info, read, write)
+        } else {
+            let (read, write) = tcp.into_split();
+            (info, Box::new(read), Box::new(write))
         }
     };
-    let tls = options.require_tls || addr.is_tls();
-    if tls || info.tls_required {
-        return Err(ConnectError::Tls(
-            "TLS was requested but this build of nats-client speaks plain TCP only".into(),
-        ));
-    }
+    let tls = wants_tls || info.tls_required;
 
-    let connect = connect_info(options, addr, &info, tls);
+    let connect = connect_info(options, addr, &info, tls)?;
     let mut out = BytesMut::with_capacity(512);
     nats_proto::encode_connect(&mut out, &connect);
     nats_proto::encode_ping(&mut out);
     write.write_all(&out).await?;
+    write.flush().await?;
 
     let mut info = info;
     loop {
@@ -82,6 +97,7 @@ async fn handshake(options: &ConnectOptions, addr: &ServerAddr) -> Result<Establ
                 let mut pong = BytesMut::with_capacity(6);
                 nats_proto::encode_pong(&mut pong);
                 write.write_all(&pong).await?;
+                write.flush().await?;
             }
             ServerOp::Info(newer) => info = *newer,
             ServerOp::Err(e) => return Err(ConnectError::Server(e)),
@@ -96,11 +112,32 @@ async fn handshake(options: &ConnectOptions, addr: &ServerAddr) -> Result<Establ
     Ok(Established {
         addr: addr.clone(),
         info,
-        read: Box::new(read),
-        write: Box::new(write),
+        read,
+        write,
         leftover: buf,
         parser,
     })
+}
+
+/// Boxed halves of a TLS stream; the write half flushes what rustls keeps back.
+fn split_tls(stream: TlsStream<TcpStream>) -> (ReadHalf, WriteHalf) {
+    let (read, write) = tokio::io::split(stream);
+    (Box::new(read), Box::new(tls::FlushingWriter::new(write)))
+}
+
+/// Reads the server's first op, which must be INFO (R23).
+async fn read_info<R: AsyncRead + Unpin>(
+    parser: &mut Parser,
+    buf: &mut BytesMut,
+    read: &mut R,
+) -> Result<ServerInfo, ConnectError> {
+    match next_op(parser, buf, read).await? {
+        ServerOp::Info(info) => Ok(*info),
+        other => Err(ConnectError::Protocol(format!(
+            "expected INFO, got {}",
+            op_name(&other)
+        ))),
+    }
 }
 
 /// Reads until the parser yields one op.
@@ -139,30 +176,18 @@ fn op_name(op: &ServerOp) -> &'static str {
     }
 }
 
-/// The CONNECT for `addr`: credentials in the URL win over the options' (R28); a URL user
-/// without a password is a token.
+/// The CONNECT for `addr`, credentials evaluated for this attempt (R27): credentials in the
+/// URL win over the options' (R28); a URL user without a password is a token.
 pub(crate) fn connect_info(
     options: &ConnectOptions,
     addr: &ServerAddr,
     info: &ServerInfo,
     tls: bool,
-) -> ConnectInfo {
-    let (user, pass, token) = match (addr.username(), addr.password()) {
-        (Some(user), Some(pass)) => (Some(user.to_string()), Some(pass.to_string()), None),
-        (Some(token), None) => (None, None, Some(token.to_string())),
-        _ => (
-            options.user.clone(),
-            options.pass.clone(),
-            options.token.clone(),
-        ),
-    };
-    ConnectInfo {
+) -> Result<ConnectInfo, ConnectError> {
+    let mut connect = ConnectInfo {
         verbose: options.verbose,
         pedantic: options.pedantic,
         tls_required: tls,
-        user,
-        pass,
-        auth_token: token,
         name: options.name.clone(),
         lang: "rust".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -171,7 +196,9 @@ pub(crate) fn connect_info(
         headers: info.headers,
         no_responders: info.headers,
         ..ConnectInfo::default()
-    }
+    };
+    auth::fill(options, addr, info.nonce.as_deref(), &mut connect)?;
+    Ok(connect)
 }
 
 #[cfg(test)]
@@ -187,14 +214,17 @@ mod tests {
             ..ServerInfo::default()
         };
         let url = ServerAddr::parse("nats://u:p@h:1").unwrap();
-        let c = connect_info(&opts, &url, &info, false);
-        assert_eq!((c.user.as_deref(), c.pass.as_deref()), (Some("u"), Some("p")));
+        let c = connect_info(&opts, &url, &info, false).unwrap();
+        assert_eq!(
+            (c.user.as_deref(), c.pass.as_deref()),
+            (Some("u"), Some("p"))
+        );
         let tok = ServerAddr::parse("nats://tkn@h:1").unwrap();
-        let c = connect_info(&opts, &tok, &info, false);
+        let c = connect_info(&opts, &tok, &info, false).unwrap();
         assert_eq!(c.auth_token.as_deref(), Some("tkn"));
         assert_eq!(c.user, None);
         let plain = ServerAddr::parse("h:1").unwrap();
-        let c = connect_info(&opts, &plain, &info, false);
+        let c = connect_info(&opts, &plain, &info, false).unwrap();
         assert_eq!(c.user.as_deref(), Some("optuser"));
         assert!(c.headers && c.no_responders && c.echo && !c.verbose && !c.pedantic);
         assert_eq!(c.protocol, 1);

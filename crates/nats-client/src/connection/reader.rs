@@ -4,6 +4,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
+use std::task::Waker;
 
 use bytes::BytesMut;
 use nats_proto::{MsgOp, Parser, ServerOp};
@@ -29,8 +30,13 @@ pub(crate) async fn run(
     mut buf: BytesMut,
     mut parser: Parser,
 ) -> ConnectionError {
+    let mut wake = Vec::new();
     loop {
-        if let Err(cause) = process(&shared, &ctx, &mut buf, &mut parser) {
+        let processed = process(&shared, &ctx, &mut buf, &mut parser, &mut wake);
+        for waker in wake.drain(..) {
+            waker.wake();
+        }
+        if let Err(cause) = processed {
             return cause;
         }
         if buf.capacity() - buf.len() < MIN_READ_SPACE {
@@ -50,6 +56,7 @@ fn process(
     ctx: &ConnCtx,
     buf: &mut BytesMut,
     parser: &mut Parser,
+    wake: &mut Vec<Waker>,
 ) -> Result<(), ConnectionError> {
     let mut table: Option<MutexGuard<'_, SubTable>> = None;
     let mut msgs = 0u64;
@@ -59,7 +66,7 @@ fn process(
             Ok(Some(ServerOp::Msg(op))) => {
                 msgs += 1;
                 let table = table.get_or_insert_with(|| shared.subs());
-                dispatch(shared, table, op);
+                dispatch(shared, table, op, wake);
             }
             Ok(Some(ServerOp::Ping)) => {
                 shared.write.control(nats_proto::encode_pong);
@@ -89,7 +96,7 @@ fn process(
     result
 }
 
-fn dispatch(shared: &Shared, table: &mut SubTable, op: MsgOp) {
+fn dispatch(shared: &Shared, table: &mut SubTable, op: MsgOp, wake: &mut Vec<Waker>) {
     let sid = op.sid;
     let Some(sub) = table.map.get(&sid) else {
         // A message for a subscription already gone (unsubscribed, drained): ignore.
@@ -99,7 +106,7 @@ fn dispatch(shared: &Shared, table: &mut SubTable, op: MsgOp) {
         shared.requests.complete(Message::from_op(op));
         return;
     }
-    match sub.deliver(Message::from_op(op)) {
+    match sub.deliver(Message::from_op(op), wake) {
         Delivery::Queued | Delivery::Ignored => {}
         Delivery::Dropped { first, total } => {
             Counters::add(&shared.counters.dropped_msgs, 1);

@@ -234,7 +234,9 @@ impl Supervisor {
             None => stop_writer(&mut conn, graceful).await,
         };
         conn.reader.abort();
-        shared.write.disconnect(&exit.taken, exit.sent, Phase::Disconnected);
+        shared
+            .write
+            .disconnect(&exit.taken, exit.sent, Phase::Disconnected);
         shared.set_connected_addr(None);
         if matches!(after, After::Reconnect { .. }) {
             shared.events.set_status(Status::Reconnecting);
@@ -412,9 +414,8 @@ async fn stop_writer(conn: &mut LiveConn, graceful: bool) -> writer::Exit {
     };
     if graceful {
         let _ = conn.writer_mode.send(Mode::Finish);
-        match tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, &mut conn.writer).await {
-            Ok(exit) => return exit.unwrap_or_else(failed),
-            Err(_) => {}
+        if let Ok(exit) = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, &mut conn.writer).await {
+            return exit.unwrap_or_else(failed);
         }
     }
     let _ = conn.writer_mode.send(Mode::Stop);

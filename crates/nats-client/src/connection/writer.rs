@@ -39,7 +39,11 @@ pub(crate) struct Exit {
 /// Initial capacity of the writer's spare buffer.
 const SPARE_CAPACITY: usize = 64 * 1024;
 
-pub(crate) async fn run(shared: Arc<Shared>, mut sock: WriteHalf, mut mode: watch::Receiver<Mode>) -> Exit {
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    mut sock: WriteHalf,
+    mut mode: watch::Receiver<Mode>,
+) -> Exit {
     let mut taken = BytesMut::with_capacity(SPARE_CAPACITY);
     let mut sent = 0usize;
     loop {

@@ -42,9 +42,13 @@ async fn r7_initial_connect_walks_the_list_in_order() {
 
 #[tokio::test]
 async fn r8_all_refused_is_no_servers() {
-    let err = nats_client::connect(format!("127.0.0.1:{},127.0.0.1:{}", free_port(), free_port()))
-        .await
-        .unwrap_err();
+    let err = nats_client::connect(format!(
+        "127.0.0.1:{},127.0.0.1:{}",
+        free_port(),
+        free_port()
+    ))
+    .await
+    .unwrap_err();
     assert!(matches!(err, ConnectError::NoServers), "{err:?}");
 }
 
@@ -73,7 +77,10 @@ async fn r8_auth_failure_is_the_servers_error_and_a_later_good_server_wins() {
 #[tokio::test]
 async fn token_auth() {
     let server = ServerConfig::new().token("s3cr3t").start().await.unwrap();
-    assert!(nats_client::connect(server.url()).await.unwrap_err().is_auth());
+    assert!(nats_client::connect(server.url())
+        .await
+        .unwrap_err()
+        .is_auth());
     let client = ConnectOptions::new()
         .token("s3cr3t")
         .connect(server.url())
@@ -121,7 +128,12 @@ async fn r22_handshake_must_finish_within_connection_timeout() {
 
 #[tokio::test]
 async fn r23_half_info_or_garbage_fails_the_attempt() {
-    for garbage in [&b"INFO {\"server_id\":"[..], b"INFOZ\r\n", b"HELLO WORLD\r\n", b"INFO not-json\r\n"] {
+    for garbage in [
+        &b"INFO {\"server_id\":"[..],
+        b"INFOZ\r\n",
+        b"HELLO WORLD\r\n",
+        b"INFO not-json\r\n",
+    ] {
         let scripted = ScriptedServer::start().await.unwrap();
         let url = scripted.url();
         let connect = tokio::spawn(async move {
@@ -167,7 +179,9 @@ async fn r24_connect_and_ping_are_sent_together_with_the_documented_fields() {
     let mut info2 = info.clone();
     info2.max_payload = 1234;
     let mut bytes = b"PONG\r\n".to_vec();
-    bytes.extend_from_slice(format!("INFO {}\r\n", serde_json::to_string(&info2).unwrap()).as_bytes());
+    bytes.extend_from_slice(
+        format!("INFO {}\r\n", serde_json::to_string(&info2).unwrap()).as_bytes(),
+    );
     conn.send_raw(&bytes).await.unwrap();
     let client = within("connect", connect).await.unwrap().unwrap();
     within("INFO applied", async {

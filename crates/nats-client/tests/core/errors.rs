@@ -13,7 +13,16 @@ use crate::util::{next_msg, wait_event, within};
 async fn invalid_subjects_are_rejected_and_the_connection_stays_up() {
     let server = NatsServer::start().await.unwrap();
     let client = nats_client::connect(server.url()).await.unwrap();
-    for bad in ["", "a..b", "a.", "with space", "tab\there", "wild.*", "wild.>", "crlf\r\nPUB"] {
+    for bad in [
+        "",
+        "a..b",
+        "a.",
+        "with space",
+        "tab\there",
+        "wild.*",
+        "wild.>",
+        "crlf\r\nPUB",
+    ] {
         assert!(
             matches!(
                 client.publish(bad, "x".into()).await,
@@ -23,7 +32,9 @@ async fn invalid_subjects_are_rejected_and_the_connection_stays_up() {
         );
     }
     assert!(matches!(
-        client.publish_with_reply("ok", "bad reply", "x".into()).await,
+        client
+            .publish_with_reply("ok", "bad reply", "x".into())
+            .await,
         Err(PublishError::InvalidReply(_))
     ));
     for bad in ["", "a..b", "a.>.b", "a*", "x >", "b>"] {
@@ -64,7 +75,13 @@ async fn oversized_payload_fails_locally_and_the_connection_stays_up() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, PublishError::PayloadTooLarge { size: 1025, max: 1024 }),
+        matches!(
+            err,
+            PublishError::PayloadTooLarge {
+                size: 1025,
+                max: 1024
+            }
+        ),
         "{err:?}"
     );
     let mut headers = HeaderMap::new();
@@ -151,10 +168,17 @@ async fn garbage_from_the_server_is_a_protocol_error_not_a_panic() {
     conn.handshake().await.unwrap();
     let client = within("connect", connecting).await.unwrap().unwrap();
     let mut events = client.events();
-    conn.send_raw(b"MSG foo notanumber 3\r\nabc\r\n").await.unwrap();
+    conn.send_raw(b"MSG foo notanumber 3\r\nabc\r\n")
+        .await
+        .unwrap();
     let seen = wait_event(&mut events, |e| matches!(e, Event::Closed { .. })).await;
     assert!(
-        matches!(seen.first(), Some(Event::Disconnected { error: ConnectionError::Protocol(_) })),
+        matches!(
+            seen.first(),
+            Some(Event::Disconnected {
+                error: ConnectionError::Protocol(_)
+            })
+        ),
         "{seen:?}"
     );
 }

@@ -68,7 +68,12 @@ async fn r37_client_pings_and_declares_stale_after_max_pings_out() {
     // then stay silent
     let seen = wait_event(&mut events, |e| matches!(e, Event::Closed { .. })).await;
     assert!(
-        matches!(seen.first(), Some(Event::Disconnected { error: ConnectionError::StaleConnection })),
+        matches!(
+            seen.first(),
+            Some(Event::Disconnected {
+                error: ConnectionError::StaleConnection
+            })
+        ),
         "{seen:?}"
     );
 }
@@ -105,8 +110,12 @@ async fn close_is_idempotent_and_everything_fails_after_it() {
         matches!(
             &seen[..],
             [
-                Event::Disconnected { error: ConnectionError::ClosedByUser },
-                Event::Closed { reason: ConnectionError::ClosedByUser }
+                Event::Disconnected {
+                    error: ConnectionError::ClosedByUser
+                },
+                Event::Closed {
+                    reason: ConnectionError::ClosedByUser
+                }
             ]
         ),
         "{seen:?}"
@@ -207,7 +216,9 @@ async fn drain_lets_received_messages_be_consumed_then_closes() {
     let seen = wait_event(&mut events, |e| matches!(e, Event::Closed { .. })).await;
     assert!(matches!(
         seen.last(),
-        Some(Event::Closed { reason: ConnectionError::Drained })
+        Some(Event::Closed {
+            reason: ConnectionError::Drained
+        })
     ));
     assert!(matches!(
         client.publish("d", "late".into()).await,
@@ -243,8 +254,17 @@ async fn events_via_callback_and_stream_agree() {
         .connect(server.url())
         .await
         .unwrap();
-    assert_eq!(within("connected event", rx.recv()).await.unwrap(), "connected");
+    assert_eq!(
+        within("connected event", rx.recv()).await.unwrap(),
+        "connected"
+    );
     client.close().await;
-    assert!(within("disconnected", rx.recv()).await.unwrap().starts_with("disconnected"));
-    assert!(within("closed", rx.recv()).await.unwrap().starts_with("closed"));
+    assert!(within("disconnected", rx.recv())
+        .await
+        .unwrap()
+        .starts_with("disconnected"));
+    assert!(within("closed", rx.recv())
+        .await
+        .unwrap()
+        .starts_with("closed"));
 }

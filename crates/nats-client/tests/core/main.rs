@@ -7,6 +7,6 @@ mod util;
 
 mod connect;
 mod errors;
+mod lifecycle;
 mod pubsub;
 mod request;
-mod lifecycle;

@@ -44,8 +44,13 @@ async fn payload_with_crlf_and_binary_survives() {
     let client = nats_client::connect(server.url()).await.unwrap();
     let mut sub = client.subscribe("bin").await.unwrap();
     client.flush().await.unwrap();
-    let payload: Vec<u8> = (0..=255u8).chain(b"\r\nMSG x 1 2\r\n".iter().copied()).collect();
-    client.publish("bin", Bytes::from(payload.clone())).await.unwrap();
+    let payload: Vec<u8> = (0..=255u8)
+        .chain(b"\r\nMSG x 1 2\r\n".iter().copied())
+        .collect();
+    client
+        .publish("bin", Bytes::from(payload.clone()))
+        .await
+        .unwrap();
     let big = Bytes::from(vec![7u8; 200 * 1024]);
     client.publish("bin", big.clone()).await.unwrap();
     assert_eq!(next_msg(&mut sub).await.payload, payload);
@@ -114,8 +119,12 @@ async fn queue_group_delivers_each_message_once() {
         total += 1;
     }
     assert!(
-        tokio::time::timeout(Duration::from_millis(100), a.next()).await.is_err()
-            && tokio::time::timeout(Duration::from_millis(100), b.next()).await.is_err()
+        tokio::time::timeout(Duration::from_millis(100), a.next())
+            .await
+            .is_err()
+            && tokio::time::timeout(Duration::from_millis(100), b.next())
+                .await
+                .is_err()
     );
 }
 
@@ -180,7 +189,10 @@ async fn slow_consumer_drops_counts_and_raises_one_event_per_episode() {
     // no second event within the same episode: the next event we provoke is ours
     client.force_reconnect().await.unwrap();
     let seen = wait_event(&mut events, |e| matches!(e, Event::Disconnected { .. })).await;
-    assert!(!seen.iter().any(|e| matches!(e, Event::SlowConsumer { .. })), "{seen:?}");
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::SlowConsumer { .. })),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test]

@@ -39,7 +39,9 @@ async fn request_gets_the_reply() {
     for i in 0..50 {
         let c = client.clone();
         tasks.push(tokio::spawn(async move {
-            c.request("svc.echo", i.to_string().into()).await.map(|m| (i, m))
+            c.request("svc.echo", i.to_string().into())
+                .await
+                .map(|m| (i, m))
         }));
     }
     for t in tasks {
@@ -78,7 +80,10 @@ async fn timed_out_request_leaves_nothing_behind() {
     assert!(matches!(err, RequestError::TimedOut(d) if d == Duration::from_millis(50)));
     // the request subscription is shared: the server sees two subscriptions in all
     let stats_before = client.statistics();
-    assert_eq!(stats_before.in_msgs, 2, "the silent subscriber got both requests");
+    assert_eq!(
+        stats_before.in_msgs, 2,
+        "the silent subscriber got both requests"
+    );
 }
 
 #[tokio::test]

@@ -25,7 +25,10 @@ pub(crate) async fn next_msg(sub: &mut Subscriber) -> Message {
 }
 
 /// Waits for the first event matching `pred`, returning every event seen up to and including it.
-pub(crate) async fn wait_event(events: &mut EventStream, pred: impl Fn(&Event) -> bool) -> Vec<Event> {
+pub(crate) async fn wait_event(
+    events: &mut EventStream,
+    pred: impl Fn(&Event) -> bool,
+) -> Vec<Event> {
     let mut seen = Vec::new();
     within("an event", async {
         while let Some(e) = events.next().await {

@@ -1,0 +1,132 @@
+//! nats-client's driver for the peers harness (`shared/peers`, see its README for the contract):
+//!
+//! ```text
+//! nats-client-peers --workload pub|pubsub|reqrep --url nats://127.0.0.1:PORT --n N --size S
+//! nats-client-peers --workload reconnect --urls U1,U2 --pids PORT1=PID1,PORT2=PID2 --trial T
+//! ```
+//!
+//! Prints exactly one JSON object on stdout; diagnostics go to stderr.
+
+mod reconnect;
+mod workloads;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+/// Errors of a run, printed on stderr.
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Subjects fixed by the harness so every driver sends the same bytes.
+const SUBJ_PUB: &str = "bench.pub";
+const SUBJ_PUBSUB: &str = "bench.pubsub";
+const SUBJ_REQ: &str = "bench.req";
+
+/// `--key value` arguments.
+struct Args(HashMap<String, String>);
+
+impl Args {
+    fn parse() -> Res<Args> {
+        let mut kv = HashMap::new();
+        let mut it = std::env::args().skip(1);
+        while let Some(arg) = it.next() {
+            let key = arg
+                .strip_prefix("--")
+                .ok_or_else(|| format!("unexpected argument {arg:?}"))?;
+            match key.split_once('=') {
+                Some((k, v)) => kv.insert(k.to_string(), v.to_string()),
+                None => {
+                    let v = it.next().ok_or_else(|| format!("--{key} needs a value"))?;
+                    kv.insert(key.to_string(), v)
+                }
+            };
+        }
+        Ok(Args(kv))
+    }
+
+    fn str(&self, key: &str, default: &str) -> String {
+        self.0
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    }
+
+    fn num(&self, key: &str, default: u64) -> Res<u64> {
+        match self.0.get(key) {
+            None => Ok(default),
+            Some(v) => Ok(v
+                .replace('_', "")
+                .parse()
+                .map_err(|e| format!("--{key}: {e}"))?),
+        }
+    }
+}
+
+/// The fields every line carries.
+fn base(workload: &str, n: u64, size: u64) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("client".into(), json!("nats-client"));
+    m.insert("client_version".into(), json!(env!("CARGO_PKG_VERSION")));
+    m.insert("workload".into(), json!(workload));
+    m.insert("n".into(), json!(n));
+    m.insert("size".into(), json!(size));
+    m
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+/// secs, msgs_per_s and mb_per_s (MB = 10^6 payload bytes).
+fn add_rate(m: &mut Map<String, Value>, n: u64, size: u64, secs: f64) {
+    m.insert("secs".into(), json!(round(secs, 6)));
+    m.insert("msgs_per_s".into(), json!(round(n as f64 / secs, 1)));
+    m.insert(
+        "mb_per_s".into(),
+        json!(round(n as f64 * size as f64 / secs / 1e6, 2)),
+    );
+}
+
+fn main() {
+    let args = match Args::parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("nats-client-peers: {e}");
+            std::process::exit(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nats-client-peers: runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = rt.block_on(run(&args));
+    rt.shutdown_timeout(Duration::from_millis(100));
+    match result {
+        Ok(m) => println!("{}", Value::Object(m)),
+        Err(e) => {
+            eprintln!("nats-client-peers: error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn run(args: &Args) -> Res<Map<String, Value>> {
+    let url = args.str("url", "nats://127.0.0.1:4222");
+    let n = args.num("n", 1_000_000)?;
+    let size = args.num("size", 16)?;
+    match args.str("workload", "pub").as_str() {
+        "pub" => workloads::publish(&url, n, size).await,
+        "pubsub" => workloads::pubsub(&url, n, size, args).await,
+        "reqrep" => workloads::reqrep(&url, n, size, args).await,
+        "reconnect" => reconnect::run(args).await,
+        other => Err(format!("unsupported workload {other}").into()),
+    }
+}

@@ -1,0 +1,289 @@
+//! The connection flags shared by every command, and their mapping onto
+//! [`ConnectOptions`]: the library knows nothing of the command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use nats_client::{Client, ConnectError, ConnectOptions};
+use nats_testkit::NatsServer;
+
+use crate::error::{CliError, Result};
+use crate::util::{parse_duration, parse_size};
+
+/// Where `req`, `reply` and `events` connect when no `--server` is given (as the `nats` CLI).
+pub(crate) const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
+
+/// Connection flags, named as in the official `nats` CLI. Valid before or after the command.
+#[derive(Args, Clone, Default)]
+#[command(next_help_heading = "Connection options")]
+pub(crate) struct ConnFlags {
+    /// NATS server URLs, comma-separated [default: pub, sub, bench and demo start a local
+    /// nats-server; the others use nats://127.0.0.1:4222]
+    #[arg(short = 's', long = "server", value_name = "URLS", global = true)]
+    pub(crate) server: Option<String>,
+
+    /// User name
+    #[arg(long, global = true)]
+    pub(crate) user: Option<String>,
+
+    /// Password (with --user)
+    #[arg(long, global = true)]
+    pub(crate) password: Option<String>,
+
+    /// Authentication token
+    #[arg(long, global = true)]
+    pub(crate) token: Option<String>,
+
+    /// User credentials file (JWT and NKey seed)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) creds: Option<PathBuf>,
+
+    /// NKey seed file (or the seed itself)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) nkey: Option<PathBuf>,
+
+    /// CA certificate(s) to verify the server with (PEM)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) tls_ca: Option<PathBuf>,
+
+    /// Client certificate for mutual TLS (PEM, with --tls-key)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) tls_cert: Option<PathBuf>,
+
+    /// Private key of the client certificate (PEM, with --tls-cert)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) tls_key: Option<PathBuf>,
+
+    /// Connection name shown by the server's monitoring
+    #[arg(long, global = true)]
+    pub(crate) name: Option<String>,
+
+    /// Reconnect attempts per server; negative or "forever" tries forever [default: 60]
+    #[arg(long, value_name = "N", value_parser = parse_max_reconnects,
+          allow_negative_numbers = true, global = true)]
+    pub(crate) max_reconnects: Option<MaxReconnects>,
+
+    /// Wait between passes over the server list, e.g. 2s or 500ms [default: 2s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub(crate) reconnect_wait: Option<Duration>,
+
+    /// Upper bound of the random extra reconnect wait without TLS [default: 100ms]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub(crate) reconnect_jitter: Option<Duration>,
+
+    /// Upper bound of the random extra reconnect wait with TLS [default: 1s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub(crate) reconnect_jitter_tls: Option<Duration>,
+
+    /// Bytes of publishes buffered while disconnected, e.g. 8MiB; 0 or negative disables
+    /// buffering [default: 8MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_buffer_size,
+          allow_negative_numbers = true, global = true)]
+    pub(crate) reconnect_buffer_size: Option<BufferSize>,
+
+    /// Keep the servers in the given order instead of shuffling them
+    #[arg(long, global = true)]
+    pub(crate) no_randomize: bool,
+
+    /// Interval of client PINGs; 0 disables them [default: 2m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub(crate) ping_interval: Option<Duration>,
+
+    /// Unanswered PINGs before the connection is declared stale [default: 2]
+    #[arg(long, value_name = "N", global = true)]
+    pub(crate) max_pings_out: Option<u32>,
+
+    /// Deadline for dialing plus handshake of one server [default: 2s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub(crate) connection_timeout: Option<Duration>,
+
+    /// When the first connect fails, keep trying in the background
+    #[arg(long, global = true)]
+    pub(crate) retry_on_failed_connect: bool,
+
+    /// Do not reconnect when the connection is lost
+    #[arg(long, global = true)]
+    pub(crate) no_reconnect: bool,
+}
+
+/// `--max-reconnects`: `None` is forever.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MaxReconnects(Option<u32>);
+
+/// `--reconnect-buffer-size`: `None` disables buffering.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BufferSize(Option<usize>);
+
+fn parse_max_reconnects(s: &str) -> Result<MaxReconnects, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("forever") || s.starts_with('-') {
+        if s.starts_with('-') && s[1..].parse::<u64>().is_err() {
+            return Err(format!("{s:?} is not a number"));
+        }
+        return Ok(MaxReconnects(None));
+    }
+    s.parse::<u32>()
+        .map(|n| MaxReconnects(Some(n)))
+        .map_err(|_| format!("{s:?} is not a number or \"forever\""))
+}
+
+fn parse_buffer_size(s: &str) -> Result<BufferSize, String> {
+    let s = s.trim();
+    if let Some(n) = s.strip_prefix('-') {
+        n.parse::<u64>()
+            .map_err(|_| format!("{s:?} is not a size"))?;
+        return Ok(BufferSize(None));
+    }
+    match parse_size(s)? {
+        0 => Ok(BufferSize(None)),
+        n => Ok(BufferSize(Some(n))),
+    }
+}
+
+/// The seed in an NKey seed file (the first line that looks like a user seed), or the
+/// argument itself when it is a seed rather than a path.
+fn read_seed(path: &std::path::Path) -> Result<String> {
+    let arg = path.to_string_lossy();
+    if arg.starts_with("SU") && !path.exists() {
+        return Ok(arg.into_owned());
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::from(e).context(format!("reading --nkey {}", path.display())))?;
+    text.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("SU"))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            CliError::msg(format!(
+                "--nkey {}: no user seed (SU...) found",
+                path.display()
+            ))
+        })
+}
+
+/// Where a command connects, and the local server it started when no `--server` was given
+/// (stopped when this is dropped).
+pub(crate) struct Target {
+    /// The URLs to connect to.
+    pub(crate) urls: String,
+    _local: Option<NatsServer>,
+}
+
+impl ConnFlags {
+    /// The `ConnectOptions` these flags describe.
+    pub(crate) fn options(&self) -> Result<ConnectOptions> {
+        let mut o = ConnectOptions::new();
+        if let Some(name) = &self.name {
+            o = o.name(name);
+        }
+        match (&self.user, &self.password) {
+            (Some(u), p) => o = o.user_and_password(u, p.clone().unwrap_or_default()),
+            (None, Some(_)) => return Err(CliError::msg("--password needs --user")),
+            (None, None) => {}
+        }
+        if let Some(t) = &self.token {
+            o = o.token(t);
+        }
+        if let Some(path) = &self.creds {
+            o = o.credentials_file(path);
+        }
+        if let Some(nkey) = &self.nkey {
+            o = o.nkey(read_seed(nkey)?);
+        }
+        if let Some(ca) = &self.tls_ca {
+            o = o.tls_root_certificates(ca);
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => o = o.tls_client_cert(cert, key),
+            (Some(_), None) => return Err(CliError::msg("--tls-cert needs --tls-key")),
+            (None, Some(_)) => return Err(CliError::msg("--tls-key needs --tls-cert")),
+            (None, None) => {}
+        }
+        if let Some(MaxReconnects(m)) = self.max_reconnects {
+            o = o.max_reconnects(m);
+        }
+        if let Some(w) = self.reconnect_wait {
+            o = o.reconnect_wait(w);
+        }
+        if self.reconnect_jitter.is_some() || self.reconnect_jitter_tls.is_some() {
+            o = o.reconnect_jitter(
+                self.reconnect_jitter
+                    .unwrap_or(nats_client::DEFAULT_RECONNECT_JITTER),
+                self.reconnect_jitter_tls
+                    .unwrap_or(nats_client::DEFAULT_RECONNECT_JITTER_TLS),
+            );
+        }
+        if let Some(BufferSize(b)) = self.reconnect_buffer_size {
+            o = o.reconnect_buffer_size(b);
+        }
+        if self.no_randomize {
+            o = o.no_randomize(true);
+        }
+        if let Some(p) = self.ping_interval {
+            o = o.ping_interval(p);
+        }
+        if let Some(m) = self.max_pings_out {
+            o = o.max_pings_out(m);
+        }
+        if let Some(t) = self.connection_timeout {
+            if t.is_zero() {
+                return Err(CliError::msg(
+                    "--connection-timeout must be greater than zero",
+                ));
+            }
+            o = o.connection_timeout(t);
+        }
+        if self.retry_on_failed_connect {
+            o = o.retry_on_failed_connect(true);
+        }
+        if self.no_reconnect {
+            o = o.allow_reconnect(false);
+        }
+        Ok(o)
+    }
+
+    /// The `--server` URLs, or [`DEFAULT_URL`].
+    pub(crate) fn target(&self) -> Target {
+        Target {
+            urls: self
+                .server
+                .clone()
+                .unwrap_or_else(|| DEFAULT_URL.to_string()),
+            _local: None,
+        }
+    }
+
+    /// The `--server` URLs, or a local nats-server started for `command` (said on stderr).
+    pub(crate) async fn target_or_local(&self, command: &str) -> Result<Target> {
+        if let Some(urls) = &self.server {
+            return Ok(Target {
+                urls: urls.clone(),
+                _local: None,
+            });
+        }
+        let server = NatsServer::start().await.map_err(|e| {
+            CliError::from(e).context("no --server given and a local nats-server could not start")
+        })?;
+        let urls = server.url();
+        eprintln!(
+            "natsc: no --server given: {command} started a local nats-server at {urls} \
+             (it stops when natsc exits)"
+        );
+        Ok(Target {
+            urls,
+            _local: Some(server),
+        })
+    }
+
+    /// Connects with `options` to `urls`; the error names the servers.
+    pub(crate) async fn connect(&self, options: ConnectOptions, urls: &str) -> Result<Client> {
+        options.connect(urls).await.map_err(|e| match e {
+            ConnectError::InvalidUrl { .. } | ConnectError::InvalidOptions(_) => e.into(),
+            ConnectError::Server(ref s) if e.is_auth() => CliError::msg(format!(
+                "could not connect to {urls}: authorization failed ({s})"
+            )),
+            other => CliError::from(other).context(format!("could not connect to {urls}")),
+        })
+    }
+}

@@ -1,0 +1,227 @@
+//! Small helpers shared by the commands: value parsers for flags, the body template, stdin,
+//! headers and timestamps.
+
+use std::io::IsTerminal;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nats_client::HeaderMap;
+use tokio::io::AsyncReadExt;
+
+use crate::error::{CliError, Result};
+
+/// Parses "2s", "500ms", "1.5s", "1m", "250us" or a bare number of seconds.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (try 2s, 500ms, 1m)"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" | "secs" => value,
+        "ms" => value / 1e3,
+        "us" | "µs" => value / 1e6,
+        "ns" => value / 1e9,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} (use ms, s, m or h)"
+            ))
+        }
+    };
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+        return Err(format!("{s:?} is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses a byte size: "1024", "64KiB", "8MiB", "1k", "1MB".
+pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (try 1024, 64KiB, 8MiB)"))?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
+        other => return Err(format!("unknown size unit {other:?} (use KiB, MiB or GiB)")),
+    };
+    value
+        .checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// Parses a `K:V` header flag.
+pub(crate) fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once(':')
+        .ok_or_else(|| format!("header {s:?} is not in the form Key:Value"))?;
+    let k = k.trim();
+    if k.is_empty() {
+        return Err(format!("header {s:?} has an empty name"));
+    }
+    Ok((k.to_string(), v.trim().to_string()))
+}
+
+/// Builds a header map from `K:V` pairs, expanding the template in each value.
+pub(crate) fn headers(pairs: &[(String, String)], seq: u64) -> Result<Option<HeaderMap>> {
+    if pairs.is_empty() {
+        return Ok(None);
+    }
+    let mut map = HeaderMap::new();
+    for (k, v) in pairs {
+        map.append(k, expand(v, seq))
+            .map_err(|e| CliError::from(e).context(format!("header {k:?}")))?;
+    }
+    Ok(Some(map))
+}
+
+/// Replaces `{{seq}}` / `{{Count}}` (also `{{.Count}}`, any case, spaces allowed) with `seq`,
+/// `{{Time}}` with the current UTC time and `{{Unix}}` with the Unix time in seconds. Unknown
+/// placeholders are left as they are.
+pub(crate) fn expand(template: &str, seq: u64) -> String {
+    if !template.contains("{{") {
+        return template.to_string();
+    }
+    let mut out = String::with_capacity(template.len() + 8);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let name = after[..end]
+            .trim()
+            .trim_start_matches('.')
+            .to_ascii_lowercase();
+        match name.as_str() {
+            "seq" | "count" => out.push_str(&seq.to_string()),
+            "time" | "timestamp" => out.push_str(&rfc3339(SystemTime::now())),
+            "unix" => out.push_str(
+                &SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs()
+                    .to_string(),
+            ),
+            _ => out.push_str(&rest[start..start + 2 + end + 2]),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The body of `pub`, `req` and `reply`: the argument, or stdin when it is absent or "-".
+pub(crate) async fn body_or_stdin(body: Option<&str>) -> Result<Vec<u8>> {
+    match body {
+        Some(b) if b != "-" => Ok(b.as_bytes().to_vec()),
+        _ => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("natsc: reading the message body from stdin (end with ctrl-d)");
+            }
+            let mut buf = Vec::new();
+            tokio::io::stdin()
+                .read_to_end(&mut buf)
+                .await
+                .map_err(|e| CliError::from(e).context("reading stdin"))?;
+            Ok(buf)
+        }
+    }
+}
+
+/// `body` with the template expanded for `seq`, when it is UTF-8 and has a placeholder.
+pub(crate) fn expand_bytes(body: &[u8], seq: u64) -> bytes::Bytes {
+    match std::str::from_utf8(body) {
+        Ok(s) if s.contains("{{") => bytes::Bytes::from(expand(s, seq)),
+        _ => bytes::Bytes::copy_from_slice(body),
+    }
+}
+
+/// `2024-05-01T12:34:56.789Z`.
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, dd) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("abc").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert!(parse_size("x").is_err());
+    }
+
+    #[test]
+    fn templates() {
+        assert_eq!(expand("msg {{seq}}", 3), "msg 3");
+        assert_eq!(expand("{{Count}}/{{ .Count }}", 7), "7/7");
+        assert_eq!(expand("{{other}} {{", 1), "{{other}} {{");
+        assert_eq!(expand("plain", 1), "plain");
+    }
+
+    #[test]
+    fn headers_parse() {
+        assert_eq!(
+            parse_header("a: b:c"),
+            Ok(("a".to_string(), "b:c".to_string()))
+        );
+        assert!(parse_header("nocolon").is_err());
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
+            "2023-11-14T22:13:20.123Z"
+        );
+    }
+}

@@ -1,0 +1,371 @@
+//! End-to-end tests of the `natsc` binary against real `nats-server` processes.
+
+#![allow(missing_docs)]
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use nats_testkit::{NatsServer, ServerConfig};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_natsc");
+const WAIT: Duration = Duration::from_secs(15);
+
+fn natsc(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    c
+}
+
+async fn output(args: &[&str]) -> Output {
+    tokio::time::timeout(WAIT, natsc(args).output())
+        .await
+        .unwrap_or_else(|_| panic!("natsc {args:?} did not finish"))
+        .unwrap()
+}
+
+/// Starts `natsc args` in the background and waits until its stderr has a line containing
+/// `ready`.
+async fn background(args: &[&str], ready: &str) -> Child {
+    let mut child = natsc(args).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    tokio::time::timeout(WAIT, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains(ready) {
+                return;
+            }
+        }
+        panic!("natsc {args:?} exited before saying {ready:?}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("natsc {args:?} never said {ready:?}"));
+    child
+}
+
+/// Waits for `child` to exit; its stdout.
+async fn finish(mut child: Child) -> String {
+    let mut out = String::new();
+    let mut stdout = child.stdout.take().unwrap();
+    tokio::time::timeout(WAIT, stdout.read_to_string(&mut out))
+        .await
+        .expect("background natsc did not finish")
+        .unwrap();
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exit {status}, stdout {out}");
+    out
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A failure: non-zero exit, exactly one line on stderr, no panic.
+fn assert_one_line_failure(out: &Output, expect: &str) {
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "expected failure, got {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "stderr: {err:?}");
+    assert!(!err.contains("panicked"), "stderr: {err}");
+    assert!(
+        err.to_lowercase().contains(&expect.to_lowercase()),
+        "stderr {err:?} lacks {expect:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pub_sub_round_trip() {
+    let server = NatsServer::start().await.unwrap();
+    let url = server.url();
+    let sub = background(&["-s", &url, "sub", "t.round", "--count", "3"], "listening").await;
+    let out = output(&["-s", &url, "pub", "t.round", "msg {{seq}}", "--count", "3"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("published 3 messages"));
+    let got = finish(sub).await;
+    for i in 1..=3 {
+        assert!(got.contains(&format!("msg {i}")), "{got}");
+    }
+    assert!(got.contains("[#3] received on \"t.round\""), "{got}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sub_json_output_parses_with_headers() {
+    let server = NatsServer::start().await.unwrap();
+    let url = server.url();
+    let sub = background(
+        &[
+            "--server", &url, "sub", "t.json.*", "--count", "2", "--json",
+        ],
+        "listening",
+    )
+    .await;
+    let out = output(&[
+        "-s",
+        &url,
+        "pub",
+        "t.json.a",
+        "body {{Count}}",
+        "--count",
+        "2",
+        "-H",
+        "X-Seq:{{seq}}",
+        "-H",
+        "X-App: natsc",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = finish(sub).await;
+    let lines: Vec<serde_json::Value> = got
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{got}");
+    assert_eq!(lines[0]["subject"], "t.json.a");
+    assert_eq!(lines[1]["data"], "body 2");
+    assert_eq!(lines[1]["size"], 6);
+    assert_eq!(lines[1]["headers"]["X-Seq"][0], "2");
+    assert_eq!(lines[0]["headers"]["X-App"][0], "natsc");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_reply_echo_and_command() {
+    let server = NatsServer::start().await.unwrap();
+    let url = server.url();
+    let echo = background(
+        &["-s", &url, "reply", "svc.echo", "--count", "1"],
+        "listening",
+    )
+    .await;
+    let out = output(&["-s", &url, "req", "svc.echo", "ping"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "ping");
+    finish(echo).await;
+
+    let upper = background(
+        &[
+            "-s",
+            &url,
+            "reply",
+            "svc.upper",
+            "--queue",
+            "q",
+            "--count",
+            "1",
+            "--command",
+            "tr a-z A-Z",
+        ],
+        "listening",
+    )
+    .await;
+    let out = output(&["-s", &url, "req", "svc.upper", "hello", "--timeout", "5s"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "HELLO");
+    finish(upper).await;
+
+    // Nobody answers: one line, non-zero.
+    let out = output(&["-s", &url, "req", "svc.none", "x", "--timeout", "1s"]).await;
+    assert_one_line_failure(&out, "no responders");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_prints_connected() {
+    let server = NatsServer::start().await.unwrap();
+    let mut child = natsc(&["-s", &server.url(), "events"]).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(line.contains("connected to nats://127.0.0.1"), "{line}");
+    assert!(line.starts_with("20"), "timestamp first: {line}");
+    child.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bench_json_has_the_fields() {
+    let server = NatsServer::start().await.unwrap();
+    let out = output(&[
+        "-s",
+        &server.url(),
+        "bench",
+        "pubsub",
+        "--msgs",
+        "500",
+        "--size",
+        "16",
+        "--json",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["mode"], "pubsub");
+    assert_eq!(v["publish"]["msgs"], 500);
+    assert_eq!(v["subscribe"]["msgs"], 500);
+    assert!(v["publish"]["msgs_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["latency_us"]["count"], 500);
+    for k in ["min", "p50", "p90", "p99", "p99_9", "max"] {
+        assert!(v["latency_us"][k].is_number(), "{k} in {v}");
+    }
+
+    let out = output(&[
+        "-s",
+        &server.url(),
+        "bench",
+        "reqrep",
+        "--msgs",
+        "50",
+        "--clients",
+        "2",
+        "--json",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["request"]["msgs"], 50);
+    assert_eq!(v["latency_us"]["kind"], "round trip");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bench_plot_writes_svg_with_its_own_server() {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("natsc-plot-{}.svg", std::process::id()));
+    let out = output(&[
+        "bench",
+        "pub",
+        "--msgs",
+        "200",
+        "--plot",
+        path.to_str().unwrap(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("started a local nats-server"));
+    assert!(text(&out.stdout).contains("p99"));
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert!(svg.contains("<polyline") && svg.trim_end().ends_with("</svg>"));
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pub_without_server_starts_its_own() {
+    let out = output(&["pub", "t.local", "hi"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("started a local nats-server at nats://127.0.0.1:"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_completes_without_losing_buffered_messages() {
+    let out = tokio::time::timeout(
+        Duration::from_secs(40),
+        natsc(&["demo", "--duration", "6s", "--rate", "50"]).output(),
+    )
+    .await
+    .expect("demo did not finish")
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("kill -9 node-"), "{stdout}");
+    assert!(stdout.contains("publisher   disconnected"), "{stdout}");
+    assert!(
+        stdout.contains("publisher   reconnected to node-"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("summary after"), "{stdout}");
+    let row = |name: &str| -> u64 {
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in {stdout}"));
+        line[2 + 18..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(row("lost"), 0, "{stdout}");
+    assert_eq!(row("duplicates"), 0, "{stdout}");
+    assert!(row("published") >= 200, "{stdout}");
+    assert!(row("received") > 0, "{stdout}");
+    assert!(row("reconnects") >= 1, "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_ends_with_one_line() {
+    let out = output(&["pub", "--frobnicate", "x"]).await;
+    assert_one_line_failure(&out, "unexpected argument '--frobnicate'");
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = output(&["-s", "nats://:bad:url", "pub", "x", "y"]).await;
+    assert_one_line_failure(&out, "invalid server URL");
+
+    let out = output(&[
+        "-s",
+        "nats://127.0.0.1:1",
+        "--connection-timeout",
+        "200ms",
+        "req",
+        "x",
+        "y",
+    ])
+    .await;
+    assert_one_line_failure(&out, "could not connect to nats://127.0.0.1:1");
+
+    let out = output(&["--reconnect-wait", "soon", "events"]).await;
+    assert_one_line_failure(&out, "not a duration");
+
+    let server = ServerConfig::new()
+        .user_password("alice", "s3cret")
+        .start()
+        .await
+        .unwrap();
+    let out = output(&[
+        "-s",
+        &server.url(),
+        "--user",
+        "alice",
+        "--password",
+        "wrong",
+        "pub",
+        "x",
+        "y",
+    ])
+    .await;
+    assert_one_line_failure(&out, "authorization");
+    let out = output(&[
+        "-s",
+        &server.url(),
+        "--user",
+        "alice",
+        "--password",
+        "s3cret",
+        "pub",
+        "x",
+        "y",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = output(&[
+        "-s",
+        &server.url(),
+        "--creds",
+        "/nonexistent.creds",
+        "pub",
+        "x",
+        "y",
+    ])
+    .await;
+    assert_one_line_failure(&out, "credentials");
+    let out = output(&["-s", &server.url(), "--tls-cert", "c.pem", "pub", "x", "y"]).await;
+    assert_one_line_failure(&out, "--tls-cert needs --tls-key");
+}

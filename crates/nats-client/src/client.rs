@@ -680,7 +680,7 @@ impl Client {
             }
         }
         let mut timed_out = !self
-            .wait_until(deadline, || subs.iter().all(|s| s.is_empty()))
+            .wait_until(deadline, || subs.iter().all(|s| s.is_consumed()))
             .await;
         // The request inbox goes last: let requests in flight finish.
         timed_out |= !self
@@ -799,7 +799,8 @@ impl Client {
         self.shared.events.status()
     }
 
-    /// A watch of the status: `changed().await` wakes on every change.
+    /// A watch of the status: `changed().await` wakes on every change. The channel stays open
+    /// while any handle exists, so stop watching at [`Status::Closed`].
     ///
     /// # Examples
     ///
@@ -807,7 +808,11 @@ impl Client {
     /// # async fn demo(client: nats_client::Client) {
     /// let mut status = client.status_changes();
     /// while status.changed().await.is_ok() {
-    ///     println!("now {}", *status.borrow());
+    ///     let now = *status.borrow_and_update();
+    ///     println!("now {now}");
+    ///     if now == nats_client::Status::Closed {
+    ///         break;
+    ///     }
     /// }
     /// # }
     /// ```

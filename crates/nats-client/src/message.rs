@@ -25,6 +25,11 @@ pub struct Subject(Bytes);
 impl Subject {
     /// Wraps server bytes, replacing invalid UTF-8 (which a real server never sends).
     pub(crate) fn from_wire(bytes: Bytes) -> Subject {
+        // Subjects are nearly always ASCII, and the ASCII check is far cheaper than full UTF-8
+        // validation on short strings.
+        if bytes.is_ascii() {
+            return Subject(bytes);
+        }
         match std::str::from_utf8(&bytes) {
             Ok(_) => Subject(bytes),
             Err(_) => Subject(Bytes::from(
@@ -130,8 +135,6 @@ pub struct Message {
     pub headers: Option<HeaderMap>,
     /// The status code of the header line (e.g. 503 for no responders).
     pub status: Option<StatusCode>,
-    /// The description that followed the status code.
-    pub description: Option<String>,
     /// Bytes the message took on the wire.
     pub length: usize,
 }
@@ -139,19 +142,19 @@ pub struct Message {
 impl Message {
     pub(crate) fn from_op(op: MsgOp) -> Message {
         let status = op.headers.as_ref().and_then(HeaderMap::status);
-        let description = op
-            .headers
-            .as_ref()
-            .and_then(|h| h.description().map(str::to_string));
         Message {
             subject: Subject::from_wire(op.subject),
             reply: op.reply.map(Subject::from_wire),
             payload: op.payload,
             headers: op.headers,
             status,
-            description,
             length: op.wire_len,
         }
+    }
+
+    /// The description that followed the status code in the header line, if any.
+    pub fn description(&self) -> Option<&str> {
+        self.headers.as_ref().and_then(HeaderMap::description)
     }
 
     /// Whether this is the server's "no responders" status (503 with an empty body).

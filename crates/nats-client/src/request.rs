@@ -63,16 +63,18 @@ impl RequestMux {
             .subject
             .strip_prefix(self.prefix.as_str())
             .and_then(|t| t.parse::<u64>().ok());
-        if let Some(token) = token {
-            if let Some(tx) = self.lock().remove(&token) {
-                let _ = tx.send(Ok(msg));
-            }
+        // Take the sender out and release the lock before waking the requester, which will
+        // take the same lock at once to drop its entry.
+        let waiter = token.and_then(|token| self.lock().remove(&token));
+        if let Some(tx) = waiter {
+            let _ = tx.send(Ok(msg));
         }
     }
 
     /// Fails every request in flight (close, force_reconnect: D7, R81).
     pub(crate) fn fail_all(&self, error: &RequestError) {
-        for (_, tx) in self.lock().drain() {
+        let waiters: Vec<_> = self.lock().drain().map(|(_, tx)| tx).collect();
+        for tx in waiters {
             let _ = tx.send(Err(error.clone()));
         }
     }
@@ -107,7 +109,6 @@ mod tests {
             payload: Bytes::from_static(b"ok"),
             headers: None,
             status: None,
-            description: None,
             length: 0,
         }
     }

@@ -8,7 +8,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -61,6 +63,11 @@ pub(crate) struct SubState {
     /// The request multiplexer's inbox subscription.
     pub(crate) is_mux: bool,
     queue: Mutex<Queue>,
+    /// Messages the subscriber took from the queue and has not yielded yet (kept exact while
+    /// draining, so `drain()` waits until they are consumed).
+    local_backlog: AtomicUsize,
+    /// Mirror of `Queue::draining`, readable without the lock on every yield.
+    draining: AtomicBool,
 }
 
 impl SubState {
@@ -90,6 +97,8 @@ impl SubState {
                 slow: false,
                 draining: false,
             }),
+            local_backlog: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
         }
     }
 
@@ -151,19 +160,22 @@ impl SubState {
         q.msgs.clear();
         q.bytes = 0;
         drop(q);
+        self.local_backlog.store(0, Ordering::Release);
         self.close();
     }
 
     pub(crate) fn set_draining(&self) {
         self.lock().draining = true;
+        self.draining.store(true, Ordering::Release);
     }
 
     pub(crate) fn is_draining(&self) -> bool {
-        self.lock().draining
+        self.draining.load(Ordering::Acquire)
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.lock().msgs.is_empty()
+    /// Everything received has been handed to the application (or the subscriber is gone).
+    pub(crate) fn is_consumed(&self) -> bool {
+        self.local_backlog.load(Ordering::Acquire) == 0 && self.lock().msgs.is_empty()
     }
 
     /// Appends this subscription's SUB (and UNSUB with the remaining count, R57) for a new
@@ -224,11 +236,33 @@ impl SubState {
     }
 }
 
+/// Hashes sids (small sequential integers) with one multiplication: the table is looked up for
+/// every received message, and SipHash would cost more than the rest of the dispatch.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct SidHasher(u64);
+
+impl Hasher for SidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing spreads sequential sids over the high bits hashbrown uses.
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// The subscription table: sid → state. Lock order: this table, then the write buffer, then a
 /// subscription's queue.
 #[derive(Default)]
 pub(crate) struct SubTable {
-    pub(crate) map: HashMap<u64, Arc<SubState>>,
+    pub(crate) map: HashMap<u64, Arc<SubState>, BuildHasherDefault<SidHasher>>,
     next_sid: u64,
 }
 
@@ -409,6 +443,12 @@ impl Stream for Subscriber {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
         let this = &mut *self;
         if let Some(msg) = this.local.pop_front() {
+            if this.state.is_draining() {
+                this.state
+                    .local_backlog
+                    .store(this.local.len(), Ordering::Release);
+                this.client.shared().drain_progress.notify_waiters();
+            }
             return Poll::Ready(Some(msg));
         }
         if this.ended {
@@ -416,16 +456,24 @@ impl Stream for Subscriber {
         }
         match this.state.poll_batch(&mut this.local, cx) {
             Poll::Ready(true) => {
+                let msg = this.local.pop_front();
+                this.state
+                    .local_backlog
+                    .store(this.local.len(), Ordering::Release);
                 if this.state.is_draining() {
                     this.client.shared().drain_progress.notify_waiters();
                 }
-                Poll::Ready(this.local.pop_front())
+                Poll::Ready(msg)
             }
             Poll::Ready(false) => {
                 this.ended = true;
+                this.state.local_backlog.store(0, Ordering::Release);
                 Poll::Ready(None)
             }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                this.state.local_backlog.store(0, Ordering::Release);
+                Poll::Pending
+            }
         }
     }
 }

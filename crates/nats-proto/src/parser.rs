@@ -200,25 +200,59 @@ pub(crate) fn split_args<const N: usize>(
     start: usize,
     out: &mut [(usize, usize); N],
 ) -> Option<usize> {
+    // Separators are found eight bytes at a time (an exact SWAR byte compare); a run of
+    // separators yields no empty argument.
     let mut n = 0;
-    let mut i = start;
-    let len = line.len();
-    while i < len {
-        while line.get(i).is_some_and(|b| is_sep(*b)) {
-            i += 1;
+    let mut token = start;
+    let rest = line.get(start..).unwrap_or_default();
+    let mut chunks = rest.chunks_exact(8);
+    let mut base = start;
+    for chunk in chunks.by_ref() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let mut seps = zero_bytes(w ^ SPACES) | zero_bytes(w ^ TABS);
+        while seps != 0 {
+            // Little-endian: the lowest set bit belongs to the first separator byte.
+            let sep = base + (seps.trailing_zeros() / 8) as usize;
+            push_arg(out, &mut n, &mut token, sep)?;
+            seps &= seps - 1;
         }
-        if i >= len {
-            break;
-        }
-        let begin = i;
-        while line.get(i).is_some_and(|b| !is_sep(*b)) {
-            i += 1;
-        }
-        let slot = out.get_mut(n)?;
-        *slot = (begin, i);
-        n += 1;
+        base += 8;
     }
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        if is_sep(b) {
+            push_arg(out, &mut n, &mut token, base + i)?;
+        }
+    }
+    push_arg(out, &mut n, &mut token, line.len())?;
     Some(n)
+}
+
+const SPACES: u64 = 0x2020_2020_2020_2020;
+const TABS: u64 = 0x0909_0909_0909_0909;
+
+/// 0x80 in every byte of `x` that is zero, 0 elsewhere (exact: no carries between bytes).
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
+}
+
+/// Records the argument `token..sep` if it is not empty; the next one starts after `sep`.
+#[inline]
+fn push_arg<const N: usize>(
+    out: &mut [(usize, usize); N],
+    n: &mut usize,
+    token: &mut usize,
+    sep: usize,
+) -> Option<()> {
+    if sep > *token {
+        *out.get_mut(*n)? = (*token, sep);
+        *n += 1;
+    }
+    *token = sep + 1;
+    Some(())
 }
 
 #[inline]
@@ -1069,5 +1103,54 @@ mod tests {
         assert_eq!(parse_u64(b""), None);
         assert_eq!(parse_u64(b"1 "), None);
         assert_eq!(parse_u64(b"00000000000000000000001"), None);
+    }
+}
+
+#[cfg(test)]
+mod split_args_tests {
+    use super::split_args;
+
+    fn naive(line: &[u8], start: usize) -> Vec<&[u8]> {
+        line[start..]
+            .split(|b| *b == b' ' || *b == b'\t')
+            .filter(|a| !a.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn swar_split_matches_a_naive_split_at_every_chunk_boundary() {
+        let alphabet = [b'a', b' ', b'\t', b'b', b'.'];
+        // every line of length 0..=20 over a small alphabet, built from a counter
+        for len in 0..=20usize {
+            for seed in 0..200u64 {
+                let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ len as u64;
+                let line: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x = x
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        alphabet[(x >> 60) as usize % alphabet.len()]
+                    })
+                    .collect();
+                for start in 0..=len.min(3) {
+                    let mut out = [(0usize, 0usize); 32];
+                    let n = split_args(&line, start, &mut out).expect("fits in 32");
+                    let got: Vec<&[u8]> = out[..n].iter().map(|(a, b)| &line[*a..*b]).collect();
+                    assert_eq!(
+                        got,
+                        naive(&line, start),
+                        "{:?} from {start}",
+                        String::from_utf8_lossy(&line)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn too_many_arguments_is_none() {
+        let mut out = [(0usize, 0usize); 2];
+        assert_eq!(split_args(b"a b c", 0, &mut out), None);
+        assert_eq!(split_args(b"a b", 0, &mut out), Some(2));
     }
 }

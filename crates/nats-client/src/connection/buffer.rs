@@ -7,9 +7,10 @@
 //! written stay, cut at a frame boundary (D1, see [`frames`](super::frames)).
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::BytesMut;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{oneshot, Notify};
 
 use crate::error::PublishError;
@@ -48,6 +49,19 @@ pub(crate) struct BufferState {
     pub(crate) out_bytes: u64,
     /// `None`: buffering disabled while disconnected.
     reconnect_limit: Option<usize>,
+    /// The live plain-TCP socket, for direct writes of a lone frame while the writer is parked.
+    direct: Option<Arc<OwnedWriteHalf>>,
+    /// Bytes at the head of `buf` a direct write already handed to the socket.
+    skip: usize,
+}
+
+impl BufferState {
+    /// Whether the writer is parked and must be woken for the bytes just appended; claims that
+    /// wake-up so only one appender sends it.
+    #[inline]
+    fn claim_wake(&mut self) -> bool {
+        std::mem::replace(&mut self.writer_idle, false)
+    }
 }
 
 /// The write buffer and the signals around it.
@@ -71,6 +85,8 @@ impl WriteBuffer {
                 out_msgs: 0,
                 out_bytes: 0,
                 reconnect_limit,
+                direct: None,
+                skip: 0,
             }),
             writer_wake: Notify::new(),
             space: Notify::new(),
@@ -116,7 +132,7 @@ impl WriteBuffer {
         encode(&mut st.buf);
         st.out_msgs += 1;
         st.out_bytes += (st.buf.len() - before) as u64;
-        self.wake_writer(&mut st);
+        self.send_or_wake(st, before == 0);
         Ok(Ok(()))
     }
 
@@ -146,8 +162,9 @@ impl WriteBuffer {
         if st.phase != Phase::Connected && st.phase != Phase::DrainingPubs {
             return false;
         }
+        let was_empty = st.buf.is_empty();
         encode(&mut st.buf);
-        self.wake_writer(&mut st);
+        self.send_or_wake(st, was_empty);
         true
     }
 
@@ -158,9 +175,10 @@ impl WriteBuffer {
         if st.phase != Phase::Connected && st.phase != Phase::DrainingPubs {
             return Err(waiter);
         }
+        let was_empty = st.buf.is_empty();
         nats_proto::encode_ping(&mut st.buf);
         st.pongs.push_back(waiter);
-        self.wake_writer(&mut st);
+        self.send_or_wake(st, was_empty);
         Ok(())
     }
 
@@ -172,29 +190,57 @@ impl WriteBuffer {
         }
     }
 
-    fn wake_writer(&self, st: &mut BufferState) {
-        if st.writer_idle {
-            st.writer_idle = false;
+    /// After an append: a frame alone in an empty buffer while the writer is parked is written
+    /// right here, under the lock (no task hop: a lone request goes out at once); anything else,
+    /// or what the socket did not take, is left to the writer, woken after the lock is released.
+    #[inline]
+    fn send_or_wake(&self, mut st: MutexGuard<'_, BufferState>, was_empty: bool) {
+        if was_empty && st.writer_idle && st.skip == 0 {
+            let BufferState { direct, buf, .. } = &mut *st;
+            if let Some(sock) = direct {
+                match sock.try_write(buf) {
+                    Ok(n) if n == buf.len() => {
+                        buf.clear();
+                        return;
+                    }
+                    Ok(n) => st.skip = n,
+                    // WouldBlock, or an error the writer and reader will meet and report.
+                    Err(_) => {}
+                }
+            }
+        }
+        let wake = st.claim_wake();
+        drop(st);
+        self.wake_writer(wake);
+    }
+
+    /// Wakes the writer if [`BufferState::claim_wake`] said so. Called after the lock is
+    /// released: a writer woken while the publisher still holds the lock would block on it.
+    #[inline]
+    fn wake_writer(&self, wake: bool) {
+        if wake {
             self.writer_wake.notify_one();
         }
     }
 
-    /// The writer takes everything buffered, leaving `spare` (cleared) in its place. Returns
-    /// false, and marks the writer idle, when there is nothing to write.
-    pub(crate) fn take(&self, spare: &mut BytesMut) -> bool {
+    /// The writer takes everything buffered, leaving `spare` (cleared) in its place; returns how
+    /// many of the taken bytes a direct write already sent. `None`, and the writer is marked
+    /// idle, when there is nothing to write.
+    pub(crate) fn take(&self, spare: &mut BytesMut) -> Option<usize> {
         let mut st = self.lock();
         if st.buf.is_empty() {
             st.writer_idle = true;
-            return false;
+            return None;
         }
         spare.clear();
         std::mem::swap(&mut st.buf, spare);
+        let skip = std::mem::take(&mut st.skip);
         let was_full = spare.len() >= HIGH_WATER_MARK;
         drop(st);
         if was_full {
             self.space.notify_waiters();
         }
-        true
+        Some(skip)
     }
 
     /// Bytes waiting to be written (while disconnected: the reconnect buffer, R64).
@@ -214,6 +260,8 @@ impl WriteBuffer {
         if phase == Phase::Closed {
             st.buf = BytesMut::new();
             st.pongs.clear();
+            st.direct = None;
+            st.skip = 0;
         }
         drop(st);
         // Publishers waiting for space must re-check (they may now fail or buffer).
@@ -229,16 +277,20 @@ impl WriteBuffer {
         st.writer_idle = false;
         let mut kept = BytesMut::with_capacity(unsent.len().saturating_sub(sent) + st.buf.len());
         super::frames::retain_publishes(unsent, sent, &mut kept);
-        super::frames::retain_publishes(&st.buf, 0, &mut kept);
+        super::frames::retain_publishes(&st.buf, st.skip, &mut kept);
         st.buf = kept;
+        st.skip = 0;
+        st.direct = None;
         drop(st);
         self.space.notify_waiters();
     }
 
     /// Starts a new connection: `prefix` (subscriptions re-sent, R54) goes before everything
     /// buffered (R65), and the phase becomes `Connected`.
-    pub(crate) fn connect(&self, prefix: &[u8]) {
+    pub(crate) fn connect(&self, prefix: &[u8], direct: Option<Arc<OwnedWriteHalf>>) {
         let mut st = self.lock();
+        st.direct = direct;
+        st.skip = 0;
         if !prefix.is_empty() {
             let mut buf = BytesMut::with_capacity(prefix.len() + st.buf.len() + 64 * 1024);
             buf.extend_from_slice(prefix);
@@ -305,25 +357,25 @@ mod tests {
         let (len, enc) = pub_frame("a", b"1");
         wb.publish(len, enc).await.unwrap();
         assert!(!wb.control(|b| nats_proto::encode_sub(b, "x", None, 1)));
-        wb.connect(b"SUB x 1\r\n");
+        wb.connect(b"SUB x 1\r\n", None);
         let (len, enc) = pub_frame("b", b"2");
         wb.publish(len, enc).await.unwrap();
         let mut out = BytesMut::new();
-        assert!(wb.take(&mut out));
+        assert!(wb.take(&mut out).is_some());
         assert_eq!(&out[..], b"SUB x 1\r\nPUB a 1\r\n1\r\nPUB b 1\r\n2\r\n");
     }
 
     #[tokio::test]
     async fn d1_unsent_bytes_are_kept_from_the_first_incomplete_frame() {
         let wb = WriteBuffer::new(Some(1024));
-        wb.connect(b"");
+        wb.connect(b"", None);
         for (s, p) in [("a", b"1"), ("b", b"2")] {
             let (len, enc) = pub_frame(s, p);
             wb.publish(len, enc).await.unwrap();
         }
         wb.ping(None).unwrap();
         let mut inflight = BytesMut::new();
-        assert!(wb.take(&mut inflight));
+        assert!(wb.take(&mut inflight).is_some());
         let (len, enc) = pub_frame("c", b"3");
         wb.publish(len, enc).await.unwrap();
         // the socket took the first frame and half of the second
@@ -336,7 +388,7 @@ mod tests {
     #[tokio::test]
     async fn r78_pongs_complete_pings_in_order() {
         let wb = WriteBuffer::new(Some(1024));
-        wb.connect(b"");
+        wb.connect(b"", None);
         let (t1, r1) = oneshot::channel();
         let (t2, mut r2) = oneshot::channel();
         wb.ping(Some(t1)).unwrap();
@@ -353,7 +405,7 @@ mod tests {
     #[tokio::test]
     async fn r74_disconnect_fails_ping_waiters() {
         let wb = WriteBuffer::new(Some(1024));
-        wb.connect(b"");
+        wb.connect(b"", None);
         let (t, r) = oneshot::channel();
         wb.ping(Some(t)).unwrap();
         wb.disconnect(&[], 0, Phase::Disconnected);

@@ -4,10 +4,12 @@
 //! the read buffer for the reader (R24). A socket whose handshake failed is dropped at once (D4).
 
 use std::io;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use nats_proto::{ConnectInfo, Parser, ServerInfo, ServerOp};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
@@ -23,7 +25,65 @@ pub(crate) const READ_BUFFER_SIZE: usize = 64 * 1024;
 /// The read half of a connection's transport.
 pub(crate) type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
 /// The write half of a connection's transport.
-pub(crate) type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
+///
+/// Plain TCP is shared: the writer task writes bursts, and a publisher whose frame is alone in
+/// an empty buffer while the writer is parked writes it directly ([`WriteBuffer`]), saving a
+/// task hop on the latency-critical path (a lone request). A TLS stream belongs to the writer.
+///
+/// [`WriteBuffer`]: super::buffer::WriteBuffer
+pub(crate) enum WriteHalf {
+    Tcp(Arc<OwnedWriteHalf>),
+    Stream(Box<dyn AsyncWrite + Send + Unpin>),
+}
+
+impl WriteHalf {
+    /// Writes some of `buf`. Cancel-safe: a cancelled call wrote nothing.
+    pub(crate) async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            WriteHalf::Tcp(sock) => loop {
+                match sock.try_write(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.writable().await?,
+                    result => return result,
+                }
+            },
+            WriteHalf::Stream(w) => w.write(buf).await,
+        }
+    }
+
+    pub(crate) async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => buf = buf.get(n..).unwrap_or_default(),
+            }
+        }
+        self.flush().await
+    }
+
+    /// Pushes out what a TLS layer holds back (TCP writes are never held back).
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+        match self {
+            WriteHalf::Tcp(_) => Ok(()),
+            WriteHalf::Stream(w) => w.flush().await,
+        }
+    }
+
+    /// Ends the write side. TCP sends FIN when its last shared reference is dropped.
+    pub(crate) async fn shutdown(&mut self) -> io::Result<()> {
+        match self {
+            WriteHalf::Tcp(_) => Ok(()),
+            WriteHalf::Stream(w) => w.shutdown().await,
+        }
+    }
+
+    /// The socket a publisher may write to directly (plain TCP only).
+    pub(crate) fn direct(&self) -> Option<Arc<OwnedWriteHalf>> {
+        match self {
+            WriteHalf::Tcp(sock) => Some(Arc::clone(sock)),
+            WriteHalf::Stream(_) => None,
+        }
+    }
+}
 
 /// A connection whose handshake completed.
 pub(crate) struct Established {
@@ -76,7 +136,7 @@ async fn handshake(
             (info, read, write)
         } else {
             let (read, write) = tcp.into_split();
-            (info, Box::new(read), Box::new(write))
+            (info, Box::new(read), WriteHalf::Tcp(Arc::new(write)))
         }
     };
     let tls = wants_tls || info.tls_required;
@@ -86,7 +146,6 @@ async fn handshake(
     nats_proto::encode_connect(&mut out, &connect);
     nats_proto::encode_ping(&mut out);
     write.write_all(&out).await?;
-    write.flush().await?;
 
     let mut info = info;
     loop {
@@ -97,7 +156,6 @@ async fn handshake(
                 let mut pong = BytesMut::with_capacity(6);
                 nats_proto::encode_pong(&mut pong);
                 write.write_all(&pong).await?;
-                write.flush().await?;
             }
             ServerOp::Info(newer) => info = *newer,
             ServerOp::Err(e) => return Err(ConnectError::Server(e)),
@@ -122,7 +180,10 @@ async fn handshake(
 /// Boxed halves of a TLS stream; the write half flushes what rustls keeps back.
 fn split_tls(stream: TlsStream<TcpStream>) -> (ReadHalf, WriteHalf) {
     let (read, write) = tokio::io::split(stream);
-    (Box::new(read), Box::new(tls::FlushingWriter::new(write)))
+    (
+        Box::new(read),
+        WriteHalf::Stream(Box::new(tls::FlushingWriter::new(write))),
+    )
 }
 
 /// Reads the server's first op, which must be INFO (R23).

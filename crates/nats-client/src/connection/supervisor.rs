@@ -85,7 +85,7 @@ impl Supervisor {
             let table = shared.subs();
             let mut prefix = BytesMut::new();
             let n = table.resubscribe(&mut prefix);
-            shared.write.connect(&prefix);
+            shared.write.connect(&prefix, write.direct());
             n
         };
         let ctx = Arc::new(ConnCtx {

@@ -9,7 +9,6 @@ use std::io;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 use super::handshake::WriteHalf;
@@ -49,7 +48,9 @@ pub(crate) async fn run(
     loop {
         if sent == taken.len() {
             sent = 0;
-            if !shared.write.take(&mut taken) {
+            if let Some(already_sent) = shared.write.take(&mut taken) {
+                sent = already_sent;
+            } else {
                 taken.clear();
                 if *mode.borrow() != Mode::Run {
                     let _ = sock.shutdown().await;

@@ -268,3 +268,42 @@ async fn events_via_callback_and_stream_agree() {
         .unwrap()
         .starts_with("closed"));
 }
+
+#[tokio::test]
+async fn r113_drain_waits_for_a_slow_consumer_to_consume_what_arrived() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let server = NatsServer::start().await.unwrap();
+    let client = nats_client::connect(server.url()).await.unwrap();
+    let mut sub = client.subscribe("slowdrain").await.unwrap();
+    client.flush().await.unwrap();
+    for i in 0..10 {
+        client
+            .publish("slowdrain", i.to_string().into())
+            .await
+            .unwrap();
+    }
+    client.flush().await.unwrap();
+    within("received", async {
+        while client.statistics().in_msgs < 10 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    let consumed = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&consumed);
+    tokio::spawn(async move {
+        while let Some(_msg) = sub.next().await {
+            // simulated work per message, so the consumer lags behind the drain
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    within("drain", client.drain()).await.unwrap();
+    // the last message may still be in the consumer's hands; everything before it is done
+    assert!(
+        consumed.load(Ordering::SeqCst) >= 9,
+        "{}",
+        consumed.load(Ordering::SeqCst)
+    );
+}

@@ -106,7 +106,7 @@ fn print(args: &SubArgs, seq: u64, msg: &Message) -> Result<()> {
                     out,
                     "status: {} {}",
                     s.as_u16(),
-                    msg.description.as_deref().unwrap_or("")
+                    msg.description().unwrap_or("")
                 )?;
             }
             for (k, v) in h.iter() {

@@ -101,7 +101,8 @@ fn test() -> Result<(), String> {
 
 fn demo(extra: &[String]) -> Result<(), String> {
     ensure_nats_server()?;
-    let mut args = vec!["run", "--release", "--quiet", "-p", "natsc", "--", "demo"];
+    // A debug build: the demo runs at a modest rate, and it shares its artifacts with `test`.
+    let mut args = vec!["run", "--quiet", "-p", "natsc", "--", "demo"];
     args.extend(extra.iter().map(String::as_str));
     run("cargo", &args)
 }

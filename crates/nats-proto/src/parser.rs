@@ -508,20 +508,27 @@ impl Parser {
         if buf.len() >= needed {
             // Fast path: the whole op is in the buffer.
             check_crlf(buf.get(line_end + total_len..needed))?;
-            let frame = buf.split_to(needed).freeze();
             let headers = match header_len {
                 Some(h) => Some(HeaderMap::decode(
-                    frame.get(line_end..line_end + h).unwrap_or_default(),
+                    buf.get(line_end..line_end + h).unwrap_or_default(),
                 )?),
                 None => None,
             };
             let body_start = line_end + header_len.unwrap_or(0);
+            // Two handles on the shared read buffer (each costs an atomic increment): the
+            // payload, and the head cut down to the subject in place. A reply costs a third.
+            let mut payload = buf.split_to(needed).freeze();
+            let mut head = payload.split_to(body_start);
+            payload.truncate(line_end + total_len - body_start);
+            let reply = reply.map(|r| head.slice(r.0..r.1));
+            head.truncate(subject.1);
+            head.advance(subject.0);
             return Ok(Some(ServerOp::Msg(MsgOp {
-                subject: frame.slice(subject.0..subject.1),
+                subject: head,
                 sid,
-                reply: reply.map(|r| frame.slice(r.0..r.1)),
+                reply,
                 headers,
-                payload: frame.slice(body_start..line_end + total_len),
+                payload,
                 wire_len: needed,
             })));
         }

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -18,6 +19,11 @@ use crate::error::PublishError;
 /// Bytes above which a publisher waits for the writer while connected (back-pressure). Big enough
 /// that a burst goes out in large writes, small enough that memory stays bounded.
 pub(crate) const HIGH_WATER_MARK: usize = 4 * 1024 * 1024;
+
+/// A publisher writes its frame directly only if the previous direct write is at least this old.
+/// Back-to-back publishes (a burst, ~100 ns apart) must go through the writer, which coalesces
+/// them into large writes; a request loop's publishes are tens of microseconds apart at least.
+const DIRECT_WRITE_SPACING: Duration = Duration::from_micros(20);
 
 /// What the buffer does with a new frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +59,8 @@ pub(crate) struct BufferState {
     direct: Option<Arc<OwnedWriteHalf>>,
     /// Bytes at the head of `buf` a direct write already handed to the socket.
     skip: usize,
+    /// When the last direct write happened: a burst goes through the writer, which coalesces.
+    last_direct: Option<Instant>,
 }
 
 impl BufferState {
@@ -87,6 +95,7 @@ impl WriteBuffer {
                 reconnect_limit,
                 direct: None,
                 skip: 0,
+                last_direct: None,
             }),
             writer_wake: Notify::new(),
             space: Notify::new(),
@@ -195,9 +204,19 @@ impl WriteBuffer {
     /// or what the socket did not take, is left to the writer, woken after the lock is released.
     #[inline]
     fn send_or_wake(&self, mut st: MutexGuard<'_, BufferState>, was_empty: bool) {
-        if was_empty && st.writer_idle && st.skip == 0 {
-            let BufferState { direct, buf, .. } = &mut *st;
-            if let Some(sock) = direct {
+        if was_empty && st.writer_idle && st.skip == 0 && st.direct.is_some() {
+            let now = Instant::now();
+            let lone = st
+                .last_direct
+                .is_none_or(|t| now.duration_since(t) >= DIRECT_WRITE_SPACING);
+            let BufferState {
+                direct,
+                buf,
+                last_direct,
+                ..
+            } = &mut *st;
+            if let (true, Some(sock)) = (lone, direct) {
+                *last_direct = Some(now);
                 match sock.try_write(buf) {
                     Ok(n) if n == buf.len() => {
                         buf.clear();

@@ -20,7 +20,7 @@ cp -r "$PEERS_SRC"/. "$WORK"/
 chmod -R u+w "$WORK"
 {
   grep -vE '^\s*(#|$)' "$PEERS_SRC/clients.conf"
-  echo "nats-client    pub,pubsub,reqrep,reconnect  $DRIVER"
+  grep -vE '^\s*(#|$)' "$ROOT/bench/peers-clients.conf" | sed "s|@DRIVER@|$DRIVER|"
 } >"$WORK/clients.nats-client.conf"
 
 cd "$WORK"

@@ -1,45 +1,6 @@
-//! Shared helpers: deadlines instead of sleeps.
+//! Shared helpers: deadlines instead of sleeps (`tests/common/wait.rs`).
 
-use std::future::Future;
-use std::time::Duration;
+#[path = "../common/wait.rs"]
+mod wait;
 
-use futures_util::StreamExt;
-use nats_client::{Event, EventStream, Message, Subscriber};
-
-/// Default deadline for anything a test waits on.
-pub(crate) const DEADLINE: Duration = Duration::from_secs(10);
-
-/// Awaits `f` or panics after `DEADLINE` with `what`.
-pub(crate) async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(DEADLINE, f).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
-
-/// The next message of `sub`, within the deadline.
-pub(crate) async fn next_msg(sub: &mut Subscriber) -> Message {
-    within("a message", sub.next())
-        .await
-        .expect("subscription ended")
-}
-
-/// Waits for the first event matching `pred`, returning every event seen up to and including it.
-pub(crate) async fn wait_event(
-    events: &mut EventStream,
-    pred: impl Fn(&Event) -> bool,
-) -> Vec<Event> {
-    let mut seen = Vec::new();
-    within("an event", async {
-        while let Some(e) = events.next().await {
-            let hit = pred(&e);
-            seen.push(e);
-            if hit {
-                return;
-            }
-        }
-        panic!("event stream ended; saw {seen:?}");
-    })
-    .await;
-    seen
-}
+pub(crate) use wait::{next_msg, wait_event, within};

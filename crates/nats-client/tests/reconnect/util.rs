@@ -2,63 +2,25 @@
 
 #![allow(dead_code)]
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use nats_client::{ConnectOptions, Event, EventStream, Message, Status, Subscriber};
+use nats_client::{ConnectOptions, Event, Status, Subscriber};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// Default deadline for anything a test waits on.
-pub(crate) const DEADLINE: Duration = Duration::from_secs(10);
+#[path = "../common/wait.rs"]
+mod wait;
 
-/// Awaits `f` or panics after `DEADLINE` with `what`.
-pub(crate) async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
-    within_for(DEADLINE, what, f).await
-}
-
-/// Awaits `f` or panics after `d` with `what`.
-pub(crate) async fn within_for<T>(d: Duration, what: &str, f: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(d, f).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out after {d:?} waiting for {what}"),
-    }
-}
-
-/// The next message of `sub`, within the deadline.
-pub(crate) async fn next_msg(sub: &mut Subscriber) -> Message {
-    within("a message", sub.next())
-        .await
-        .expect("subscription ended")
-}
+#[allow(unused_imports)]
+pub(crate) use wait::{next_msg, wait_event, within, within_for, DEADLINE};
 
 /// Asserts that `sub` receives nothing for `d` (a bounded negative check).
 pub(crate) async fn no_msg_for(sub: &mut Subscriber, d: Duration) {
     if let Ok(Some(m)) = tokio::time::timeout(d, sub.next()).await {
         panic!("unexpected message {:?} on {}", m.payload, m.subject);
     }
-}
-
-/// Waits for the first event matching `pred`, returning every event seen up to and including it.
-pub(crate) async fn wait_event(
-    events: &mut EventStream,
-    pred: impl Fn(&Event) -> bool,
-) -> Vec<Event> {
-    let mut seen = Vec::new();
-    within("an event", async {
-        while let Some(e) = events.next().await {
-            let hit = pred(&e);
-            seen.push(e);
-            if hit {
-                return;
-            }
-        }
-        panic!("event stream ended; saw {seen:?}");
-    })
-    .await;
-    seen
 }
 
 /// Waits until the client reports `status`.

@@ -1,50 +1,22 @@
 //! Test support: certificates generated with rcgen, a minimal NATS JWT encoder, creds files,
 //! deadlines.
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use data_encoding::BASE64URL_NOPAD;
 use futures_util::StreamExt;
-use nats_client::{Event, EventStream};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose, SanType,
 };
 use serde_json::{json, Value};
 
-/// Default deadline for anything a test waits on.
-pub(crate) const DEADLINE: Duration = Duration::from_secs(15);
+#[path = "../common/wait.rs"]
+mod wait;
 
-/// Awaits `f` or panics after `DEADLINE` with `what`.
-pub(crate) async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(DEADLINE, f).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
-
-/// Waits for the first event matching `pred`, returning every event seen up to and including it.
-pub(crate) async fn wait_event(
-    events: &mut EventStream,
-    pred: impl Fn(&Event) -> bool,
-) -> Vec<Event> {
-    let mut seen = Vec::new();
-    within("an event", async {
-        while let Some(e) = events.next().await {
-            let hit = pred(&e);
-            seen.push(e);
-            if hit {
-                return;
-            }
-        }
-        panic!("event stream ended; saw {seen:?}");
-    })
-    .await;
-    seen
-}
+pub(crate) use wait::{wait_event, within};
 
 /// Publishes on a fresh subject and reads it back: the connection carries traffic.
 pub(crate) async fn round_trip(client: &nats_client::Client) {

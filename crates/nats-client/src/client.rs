@@ -522,15 +522,15 @@ impl Client {
                 SubscribeError::Closed => RequestError::Closed,
                 other => RequestError::Subscribe(other),
             })?;
-        let (reply, rx, _pending) = mux.register();
+        // The deadline is enforced by the multiplexer's sweeper, not a timer per request.
+        let (reply, rx, _pending) = mux.register(timeout);
         self.publish_inner(subject, Some(&reply), headers.as_ref(), &payload)
             .await?;
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(Ok(msg))) if msg.is_no_responders() => Err(RequestError::NoResponders),
-            Ok(Ok(Ok(msg))) => Ok(msg),
-            Ok(Ok(Err(e))) => Err(e),
-            Ok(Err(_)) => Err(RequestError::Closed),
-            Err(_) => Err(RequestError::TimedOut(timeout)),
+        match rx.await {
+            Ok(Ok(msg)) if msg.is_no_responders() => Err(RequestError::NoResponders),
+            Ok(Ok(msg)) => Ok(msg),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(RequestError::Closed),
         }
     }
 

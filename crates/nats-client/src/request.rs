@@ -1,12 +1,19 @@
 //! The request/reply multiplexer: one wildcard inbox subscription (`<prefix>.<random>.*`) per
 //! client, one numeric token per request (DESIGN §3). A request that times out or is dropped
 //! removes its entry, so nothing leaks.
+//!
+//! Timeouts are not one tokio timer per request: registering a timer on the request path wakes
+//! the runtime's time driver (a syscall and a lock) on the latency-critical path. One sweeper
+//! task per client sleeps until the earliest deadline instead; with the usual uniform timeout a
+//! new request's deadline is never the earliest, so registering it wakes nobody.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use tokio::sync::{oneshot, OnceCell};
+use tokio::sync::{oneshot, Notify, OnceCell};
+use tokio::time::Instant;
 
 use crate::error::RequestError;
 use crate::message::Message;
@@ -19,7 +26,24 @@ pub(crate) struct RequestMux {
     /// The inbox subscription's sid, created on the first request.
     pub(crate) sid: OnceCell<u64>,
     next: AtomicU64,
-    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    pending: Mutex<Pending>,
+    /// Wakes the sweeper: a deadline earlier than the one it sleeps until, or close.
+    sweeper_wake: Notify,
+    sweeper_started: AtomicBool,
+}
+
+struct Waiter {
+    tx: oneshot::Sender<Reply>,
+    deadline: Instant,
+    timeout: Duration,
+}
+
+#[derive(Default)]
+struct Pending {
+    waiters: HashMap<u64, Waiter>,
+    /// The deadline the sweeper sleeps until (`None`: it waits for a notification).
+    armed: Option<Instant>,
+    closed: bool,
 }
 
 impl RequestMux {
@@ -28,7 +52,9 @@ impl RequestMux {
             prefix: format!("{inbox_prefix}.{random}."),
             sid: OnceCell::new(),
             next: AtomicU64::new(1),
-            pending: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Pending::default()),
+            sweeper_wake: Notify::new(),
+            sweeper_started: AtomicBool::new(false),
         }
     }
 
@@ -37,16 +63,38 @@ impl RequestMux {
         format!("{}*", self.prefix)
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<u64, oneshot::Sender<Reply>>> {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers a request: its reply subject and the receiver of the reply. Dropping the
-    /// returned guard removes the entry.
-    pub(crate) fn register(self: &Arc<Self>) -> (String, oneshot::Receiver<Reply>, PendingGuard) {
+    /// Registers a request that fails with `TimedOut(timeout)` unless answered in time: its
+    /// reply subject and the receiver of the reply. Dropping the returned guard removes the
+    /// entry. Starts the sweeper on first use (must be called inside the runtime).
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        timeout: Duration,
+    ) -> (String, oneshot::Receiver<Reply>, PendingGuard) {
+        if !self.sweeper_started.swap(true, Ordering::AcqRel) {
+            tokio::spawn(sweep(Arc::clone(self)));
+        }
         let token = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.lock().insert(token, tx);
+        let deadline = Instant::now() + timeout;
+        let rearm = {
+            let mut pending = self.lock();
+            pending.waiters.insert(
+                token,
+                Waiter {
+                    tx,
+                    deadline,
+                    timeout,
+                },
+            );
+            pending.armed.is_none_or(|armed| deadline < armed)
+        };
+        if rearm {
+            self.sweeper_wake.notify_one();
+        }
         (
             format!("{}{token}", self.prefix),
             rx,
@@ -65,22 +113,78 @@ impl RequestMux {
             .and_then(|t| t.parse::<u64>().ok());
         // Take the sender out and release the lock before waking the requester, which will
         // take the same lock at once to drop its entry.
-        let waiter = token.and_then(|token| self.lock().remove(&token));
-        if let Some(tx) = waiter {
-            let _ = tx.send(Ok(msg));
+        let waiter = token.and_then(|token| self.lock().waiters.remove(&token));
+        if let Some(waiter) = waiter {
+            let _ = waiter.tx.send(Ok(msg));
         }
     }
 
     /// Fails every request in flight (close, force_reconnect: D7, R81).
     pub(crate) fn fail_all(&self, error: &RequestError) {
-        let waiters: Vec<_> = self.lock().drain().map(|(_, tx)| tx).collect();
+        let waiters: Vec<_> = self.lock().waiters.drain().map(|(_, w)| w.tx).collect();
         for tx in waiters {
             let _ = tx.send(Err(error.clone()));
         }
     }
 
+    /// Fails everything in flight and stops the sweeper (the client closed).
+    pub(crate) fn close(&self, error: &RequestError) {
+        self.lock().closed = true;
+        self.fail_all(error);
+        self.sweeper_wake.notify_one();
+    }
+
     pub(crate) fn in_flight(&self) -> usize {
-        self.lock().len()
+        self.lock().waiters.len()
+    }
+
+    /// Fails the requests whose deadline passed; returns the earliest remaining deadline, which
+    /// the sweeper then sleeps until, or `Err(())` once closed.
+    fn expire(&self, now: Instant) -> Result<Option<Instant>, ()> {
+        let (expired, next) = {
+            let mut pending = self.lock();
+            if pending.closed {
+                return Err(());
+            }
+            let due: Vec<u64> = pending
+                .waiters
+                .iter()
+                .filter(|(_, w)| w.deadline <= now)
+                .map(|(token, _)| *token)
+                .collect();
+            let expired: Vec<Waiter> = due
+                .iter()
+                .filter_map(|token| pending.waiters.remove(token))
+                .collect();
+            let next = pending.waiters.values().map(|w| w.deadline).min();
+            pending.armed = next;
+            (expired, next)
+        };
+        for waiter in expired {
+            let _ = waiter.tx.send(Err(RequestError::TimedOut(waiter.timeout)));
+        }
+        Ok(next)
+    }
+}
+
+/// The sweeper: fails requests at their deadline. One per client, started by the first request,
+/// ended by [`RequestMux::close`].
+async fn sweep(mux: Arc<RequestMux>) {
+    loop {
+        // Registered before the check, so a notification in between is not lost.
+        let wake = mux.sweeper_wake.notified();
+        let Ok(next) = mux.expire(Instant::now()) else {
+            return;
+        };
+        match next {
+            Some(deadline) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(deadline) => {}
+                    () = wake => {}
+                }
+            }
+            None => wake.await,
+        }
     }
 }
 
@@ -92,7 +196,7 @@ pub(crate) struct PendingGuard {
 
 impl Drop for PendingGuard {
     fn drop(&mut self) {
-        self.mux.lock().remove(&self.token);
+        self.mux.lock().waiters.remove(&self.token);
     }
 }
 
@@ -113,12 +217,32 @@ mod tests {
         }
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn the_sweeper_fails_requests_at_their_own_deadline() {
+        let mux = Arc::new(RequestMux::new("_INBOX", "t".into()));
+        let (_a, rx_long, _ga) = mux.register(Duration::from_secs(10));
+        let (_b, rx_short, _gb) = mux.register(Duration::from_millis(100));
+        let start = Instant::now();
+        assert!(matches!(
+            rx_short.await.unwrap(),
+            Err(RequestError::TimedOut(d)) if d == Duration::from_millis(100)
+        ));
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(matches!(
+            rx_long.await.unwrap(),
+            Err(RequestError::TimedOut(d)) if d == Duration::from_secs(10)
+        ));
+        assert_eq!(mux.in_flight(), 0);
+        mux.close(&RequestError::Closed);
+    }
+
     #[tokio::test]
     async fn routes_by_token_and_cleans_up() {
         let mux = Arc::new(RequestMux::new("_INBOX", "abc".into()));
         assert_eq!(mux.wildcard(), "_INBOX.abc.*");
-        let (subj, rx, guard) = mux.register();
-        let (_subj2, _rx2, guard2) = mux.register();
+        let (subj, rx, guard) = mux.register(Duration::from_secs(10));
+        let (_subj2, _rx2, guard2) = mux.register(Duration::from_secs(10));
         assert_eq!(mux.in_flight(), 2);
         mux.complete(reply(&subj));
         assert_eq!(rx.await.unwrap().unwrap().payload, "ok");
@@ -136,7 +260,7 @@ mod tests {
     #[tokio::test]
     async fn fail_all_releases_waiters() {
         let mux = Arc::new(RequestMux::new("_INBOX", "x".into()));
-        let (_s, rx, _g) = mux.register();
+        let (_s, rx, _g) = mux.register(Duration::from_secs(10));
         mux.fail_all(&RequestError::Closed);
         assert!(matches!(rx.await.unwrap(), Err(RequestError::Closed)));
     }

@@ -391,7 +391,7 @@ impl Supervisor {
     fn finish(mut self, reason: ConnectionError) {
         let shared = &self.shared;
         shared.write.set_phase(Phase::Closed);
-        shared.requests.fail_all(&RequestError::Closed);
+        shared.requests.close(&RequestError::Closed);
         shared.subs().close_all();
         shared.set_connected_addr(None);
         shared.set_closed_reason(reason.clone());

@@ -692,6 +692,10 @@ impl Client {
         let _ = self
             .flush_timeout(remaining(deadline).max(Duration::from_secs(1)))
             .await;
+        if self.is_closed() {
+            // R36: the connection was lost (or closed) during the drain: it closed instead.
+            return Err(DrainError::Closed);
+        }
         self.close_with(ConnectionError::Drained).await;
         if timed_out {
             Err(DrainError::TimedOut(timeout))

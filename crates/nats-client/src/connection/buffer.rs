@@ -275,6 +275,10 @@ impl WriteBuffer {
     /// Sets the phase; a live phase drops waiters of an older connection's PINGs.
     pub(crate) fn set_phase(&self, phase: Phase) {
         let mut st = self.lock();
+        if st.phase == Phase::Closed {
+            // Closed is final; a late drain step must not reopen the buffer.
+            return;
+        }
         st.phase = phase;
         if phase == Phase::Closed {
             st.buf = BytesMut::new();

@@ -10,6 +10,7 @@ mod util;
 mod auth;
 mod buffer;
 mod cluster;
+mod drain;
 mod lame_duck;
 mod policy;
 mod restart;

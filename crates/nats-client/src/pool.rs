@@ -154,7 +154,7 @@ impl ServerPool {
     pub(crate) fn remove_exhausted(&mut self) {
         let max = self.max_reconnects;
         self.entries
-            .retain(|e| !max.is_some_and(|max| e.attempts >= max));
+            .retain(|e| max.is_none_or(|max| e.attempts < max));
     }
 
     /// Makes `addr` current (a server chosen by the R106 callback); false if it is not in the pool.

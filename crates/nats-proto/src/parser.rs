@@ -428,7 +428,7 @@ impl Parser {
                 buf.advance(line_end);
                 return Ok(Some(ServerOp::Pong));
             }
-            W_INFO if line.get(4).map_or(true, |b| is_sep(*b)) => {
+            W_INFO if line.get(4).is_none_or(|b| is_sep(*b)) => {
                 let info = ServerInfo::parse(line.get(4..).unwrap_or_default())?;
                 buf.advance(line_end);
                 return Ok(Some(ServerOp::Info(Box::new(info))));
@@ -439,7 +439,7 @@ impl Parser {
             if rest
                 .get(..3)
                 .is_some_and(|e| e.eq_ignore_ascii_case(b"ERR"))
-                && rest.get(3).map_or(true, |b| is_sep(*b))
+                && rest.get(3).is_none_or(|b| is_sep(*b))
             {
                 let text = String::from_utf8_lossy(rest.get(3..).unwrap_or_default());
                 let err = ServerError::parse(&text);

@@ -63,7 +63,7 @@ pub(crate) async fn run(args: ReplyArgs, conn: &ConnFlags, mut shutdown: Shutdow
     );
 
     let mut seq = 0u64;
-    while args.count.map_or(true, |c| seq < c) {
+    while args.count.is_none_or(|c| seq < c) {
         let msg = tokio::select! {
             biased;
             () = &mut shutdown => break,

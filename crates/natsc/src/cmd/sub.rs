@@ -62,7 +62,7 @@ pub(crate) async fn run(args: SubArgs, conn: &ConnFlags, mut shutdown: Shutdown)
     );
 
     let mut seen = 0u64;
-    while args.count.map_or(true, |c| seen < c) {
+    while args.count.is_none_or(|c| seen < c) {
         let msg = tokio::select! {
             biased;
             () = &mut shutdown => break,

@@ -615,6 +615,45 @@ impl Client {
         }
     }
 
+    /// The round-trip time to the server: one PING/PONG (R79). Unlike [`flush`](Client::flush)
+    /// it does not wait for a reconnect.
+    ///
+    /// # Errors
+    ///
+    /// [`FlushError::Disconnected`] while reconnecting, [`FlushError::Closed`] once closed,
+    /// [`FlushError::TimedOut`] after the flush timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::FlushError> {
+    /// println!("rtt {:?}", client.rtt().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn rtt(&self) -> Result<Duration, FlushError> {
+        match self.status() {
+            Status::Closed => return Err(FlushError::Closed),
+            Status::Reconnecting | Status::Connecting => return Err(FlushError::Disconnected),
+            Status::Connected | Status::Draining => {}
+        }
+        let start = Instant::now();
+        let timeout = self.shared.options.flush_timeout;
+        let (tx, rx) = oneshot::channel();
+        if self.shared.write.ping(Some(tx)).is_err() {
+            return Err(if self.is_closed() {
+                FlushError::Closed
+            } else {
+                FlushError::Disconnected
+            });
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(())) => Ok(start.elapsed()),
+            Ok(Err(_)) if self.is_closed() => Err(FlushError::Closed),
+            Ok(Err(_)) => Err(FlushError::Disconnected),
+            Err(_) => Err(FlushError::TimedOut(timeout)),
+        }
+    }
+
     /// Drains the connection (R113): unsubscribes everything, lets the messages already
     /// received be consumed, waits for requests in flight, stops accepting publishes, flushes,
     /// closes, and returns when all that is done.

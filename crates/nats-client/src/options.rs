@@ -725,3 +725,31 @@ impl ToServerAddrs for ServerAddr {
         Ok(vec![self.clone()])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r115_default_budget_covers_two_minutes_per_server() {
+        let o = ConnectOptions::new();
+        let attempts = o.max_reconnects.unwrap_or(u32::MAX);
+        assert!(o.reconnect_wait * attempts >= Duration::from_secs(120));
+        assert_eq!(o.reconnect_buffer_size, Some(8 * 1024 * 1024));
+        assert_eq!(o.ping_interval, Duration::from_secs(120));
+        assert_eq!(o.max_pings_out, 2);
+        assert_eq!(o.connection_timeout, Duration::from_secs(2));
+        assert_eq!(
+            (o.reconnect_jitter, o.reconnect_jitter_tls),
+            (Duration::from_millis(100), Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let o = ConnectOptions::new().user_and_password("u", "hunter2");
+        assert!(!format!("{o:?}").contains("hunter2"));
+        let o = ConnectOptions::new().token("t0ken-secret");
+        assert!(!format!("{o:?}").contains("t0ken-secret"));
+    }
+}

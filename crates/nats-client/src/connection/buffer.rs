@@ -445,10 +445,18 @@ mod tests {
             wb.publish(len, enc).await,
             Err(PublishError::Closed)
         ));
+        // Closed is final: a late phase change does not reopen the buffer.
         wb.set_phase(Phase::DrainingPubs);
         let (len, enc) = pub_frame("a", b"1");
         assert!(matches!(
             wb.publish(len, enc).await,
+            Err(PublishError::Closed)
+        ));
+        let draining = WriteBuffer::new(Some(1024));
+        draining.set_phase(Phase::DrainingPubs);
+        let (len, enc) = pub_frame("a", b"1");
+        assert!(matches!(
+            draining.publish(len, enc).await,
             Err(PublishError::Draining)
         ));
     }

@@ -152,3 +152,24 @@ async fn d3_draining_subscription_is_not_resent() {
         );
     }
 }
+
+/// R79: rtt() measures one round trip while connected, fails at once while reconnecting and
+/// after close.
+#[tokio::test]
+async fn r79_rtt_while_connected_reconnecting_and_closed() {
+    let mut server = NatsServer::start().await.unwrap();
+    let client = fast().connect(server.url()).await.unwrap();
+    let rtt = client.rtt().await.unwrap();
+    assert!(rtt < Duration::from_secs(5));
+    server.kill();
+    wait_status(&client, Status::Reconnecting).await;
+    assert!(matches!(
+        client.rtt().await,
+        Err(nats_client::FlushError::Disconnected)
+    ));
+    client.close().await;
+    assert!(matches!(
+        client.rtt().await,
+        Err(nats_client::FlushError::Closed)
+    ));
+}

@@ -9,6 +9,17 @@ use std::time::Duration;
 use nats_proto::{HeaderError, ParseError, ServerError, SubjectError};
 
 /// Why connecting (or one reconnect attempt) failed.
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectError, ServerAddr};
+/// match ServerAddr::parse("nats://:4222") {
+///     Err(ConnectError::InvalidUrl { reason, .. }) => println!("bad URL: {reason}"),
+///     Err(other) => println!("{other}"),
+///     Ok(addr) => println!("{addr}"),
+/// }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
@@ -60,6 +71,18 @@ pub enum ConnectError {
 
 impl ConnectError {
     /// Whether this is an authentication or authorization failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::{ConnectError, ServerError, ServerErrorKind};
+    /// let err = ConnectError::Server(ServerError::new(
+    ///     ServerErrorKind::AuthorizationViolation,
+    ///     "Authorization Violation",
+    /// ));
+    /// assert!(err.is_auth());
+    /// assert!(!ConnectError::NoServers.is_auth());
+    /// ```
     pub fn is_auth(&self) -> bool {
         matches!(self, ConnectError::Server(e) if e.is_auth_error())
     }
@@ -80,6 +103,15 @@ impl ConnectError {
     }
 
     /// Whether this is a timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use nats_client::ConnectError;
+    /// assert!(ConnectError::TimedOut(Duration::from_secs(2)).is_timeout());
+    /// assert!(!ConnectError::NoServers.is_timeout());
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, ConnectError::TimedOut(_))
     }
@@ -98,6 +130,19 @@ impl From<io::Error> for ConnectError {
 
 /// Why an established connection ended, or why the client closed (carried by
 /// [`Event::Disconnected`](crate::Event::Disconnected) and [`Event::Closed`](crate::Event::Closed)).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(client: nats_client::Client) {
+/// use nats_client::ConnectionError;
+/// client.close().await;
+/// match client.closed_reason() {
+///     Some(ConnectionError::ClosedByUser) => println!("closed by us"),
+///     other => println!("closed: {other:?}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectionError {
@@ -151,6 +196,19 @@ impl ConnectionError {
 }
 
 /// Why a publish failed. A failed publish sent nothing.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(client: nats_client::Client) {
+/// use nats_client::PublishError;
+/// match client.publish("orders.new", "hi".into()).await {
+///     Ok(()) => {}
+///     Err(PublishError::ReconnectBufferFull { limit }) => eprintln!("buffer full ({limit} bytes)"),
+///     Err(err) => eprintln!("publish failed: {err}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum PublishError {
@@ -189,6 +247,19 @@ pub enum PublishError {
 }
 
 /// Why a subscribe or unsubscribe failed.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(client: nats_client::Client) {
+/// use nats_client::SubscribeError;
+/// match client.subscribe("orders..new").await {
+///     Ok(_sub) => {}
+///     Err(SubscribeError::InvalidSubject(e)) => eprintln!("bad subject: {e}"),
+///     Err(err) => eprintln!("subscribe failed: {err}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum SubscribeError {
@@ -207,6 +278,20 @@ pub enum SubscribeError {
 }
 
 /// Why a request failed.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(client: nats_client::Client) {
+/// use nats_client::RequestError;
+/// match client.request("svc.time", "".into()).await {
+///     Ok(reply) => println!("{:?}", reply.payload),
+///     Err(RequestError::NoResponders) => eprintln!("nobody serves svc.time"),
+///     Err(RequestError::TimedOut(after)) => eprintln!("no reply after {after:?}"),
+///     Err(err) => eprintln!("request failed: {err}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
@@ -240,6 +325,19 @@ impl From<PublishError> for RequestError {
 }
 
 /// Why a flush failed.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(client: nats_client::Client) {
+/// use nats_client::FlushError;
+/// match client.flush().await {
+///     Ok(()) => {}
+///     Err(FlushError::TimedOut(after)) => eprintln!("no PONG after {after:?}"),
+///     Err(err) => eprintln!("flush failed: {err}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum FlushError {
@@ -255,6 +353,19 @@ pub enum FlushError {
 }
 
 /// Why a drain failed.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(client: nats_client::Client) {
+/// use nats_client::DrainError;
+/// match client.drain().await {
+///     Ok(()) => {}
+///     Err(DrainError::TimedOut(after)) => eprintln!("drain gave up after {after:?}"),
+///     Err(err) => eprintln!("drain failed: {err}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum DrainError {
@@ -270,6 +381,17 @@ pub enum DrainError {
 }
 
 /// Any error of this crate, for callers that use one error type with `?`.
+///
+/// # Examples
+///
+/// ```no_run
+/// async fn run() -> Result<(), nats_client::Error> {
+///     let client = nats_client::connect("nats://127.0.0.1:4222").await?; // ConnectError
+///     client.publish("greet", "hello".into()).await?; // PublishError
+///     client.flush().await?; // FlushError
+///     Ok(())
+/// }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

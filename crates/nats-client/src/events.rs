@@ -15,6 +15,14 @@ use crate::error::{ConnectError, ConnectionError};
 /// The connection's state (R90).
 ///
 /// `Connecting` → `Connected` → (`Reconnecting` → `Connected`)* → `Draining`? → `Closed`.
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::Status;
+/// assert_eq!(Status::Reconnecting.to_string(), "reconnecting");
+/// assert_ne!(Status::Connected, Status::Closed);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Status {
@@ -216,6 +224,20 @@ async fn dispatch(mut rx: mpsc::UnboundedReceiver<Item>, callbacks: Vec<EventCal
 /// Every connection event from the moment it was created, in order (`Client::events`).
 ///
 /// Ends after [`Event::Closed`].
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(client: nats_client::Client) {
+/// use nats_client::Event;
+/// let mut events = client.events();
+/// while let Some(event) = events.recv().await {
+///     if let Event::Disconnected { error } = &event {
+///         eprintln!("connection lost: {error}");
+///     }
+/// }
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct EventStream {
     rx: mpsc::UnboundedReceiver<Event>,
@@ -223,6 +245,17 @@ pub struct EventStream {
 
 impl EventStream {
     /// The next event, or `None` after `Closed`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) {
+    /// let mut events = client.events();
+    /// if let Some(event) = events.recv().await {
+    ///     println!("{event}");
+    /// }
+    /// # }
+    /// ```
     pub async fn recv(&mut self) -> Option<Event> {
         self.rx.recv().await
     }

@@ -39,12 +39,26 @@ impl Subject {
     }
 
     /// The subject as a string slice.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let subject = nats_client::Subject::from("orders.new");
+    /// assert_eq!(subject.as_str(), "orders.new");
+    /// ```
     pub fn as_str(&self) -> &str {
         // The constructors only admit valid UTF-8, so this never takes the fallback.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
     /// The subject's bytes (shared with the read buffer).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let subject = nats_client::Subject::from("orders.new");
+    /// assert_eq!(&subject.as_bytes()[..], b"orders.new");
+    /// ```
     pub fn as_bytes(&self) -> &Bytes {
         &self.0
     }
@@ -153,11 +167,41 @@ impl Message {
     }
 
     /// The description that followed the status code in the header line, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// use futures_util::StreamExt;
+    /// let mut sub = client.subscribe("replies.>").await?;
+    /// if let Some(msg) = sub.next().await {
+    ///     if let Some(text) = msg.description() {
+    ///         println!("status {:?}: {text}", msg.status);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn description(&self) -> Option<&str> {
         self.headers.as_ref().and_then(HeaderMap::description)
     }
 
     /// Whether this is the server's "no responders" status (503 with an empty body).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// use futures_util::StreamExt;
+    /// let inbox = client.new_inbox();
+    /// let mut replies = client.subscribe(&inbox).await?;
+    /// client.publish_with_reply("svc.time", &inbox, "".into()).await?;
+    /// if let Some(msg) = replies.next().await {
+    ///     if msg.is_no_responders() {
+    ///         eprintln!("nobody serves svc.time");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn is_no_responders(&self) -> bool {
         self.status == Some(StatusCode::NO_RESPONDERS) && self.payload.is_empty()
     }

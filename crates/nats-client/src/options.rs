@@ -16,30 +16,125 @@ use crate::server_addr::{split_url_list, ServerAddr};
 use crate::tls::TlsOptions;
 
 /// Default per-server reconnect attempts (R12).
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_MAX_RECONNECTS};
+/// let opts = ConnectOptions::new().max_reconnects(Some(2 * DEFAULT_MAX_RECONNECTS));
+/// ```
 pub const DEFAULT_MAX_RECONNECTS: u32 = 60;
 /// Default wait between passes over the pool (R15).
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_RECONNECT_WAIT};
+/// let opts = ConnectOptions::new().reconnect_wait(DEFAULT_RECONNECT_WAIT / 2);
+/// ```
 pub const DEFAULT_RECONNECT_WAIT: Duration = Duration::from_secs(2);
 /// Default jitter bound without TLS (R16).
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_RECONNECT_JITTER};
+/// let opts = ConnectOptions::new()
+///     .reconnect_jitter(DEFAULT_RECONNECT_JITTER, DEFAULT_RECONNECT_JITTER * 2);
+/// ```
 pub const DEFAULT_RECONNECT_JITTER: Duration = Duration::from_millis(100);
 /// Default jitter bound with TLS (R16).
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_RECONNECT_JITTER_TLS};
+/// let opts = ConnectOptions::new()
+///     .reconnect_jitter(DEFAULT_RECONNECT_JITTER_TLS / 10, DEFAULT_RECONNECT_JITTER_TLS);
+/// ```
 pub const DEFAULT_RECONNECT_JITTER_TLS: Duration = Duration::from_secs(1);
 /// Default reconnect buffer: 8 MiB (R63).
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_RECONNECT_BUFFER_SIZE};
+/// let opts = ConnectOptions::new().reconnect_buffer_size(Some(4 * DEFAULT_RECONNECT_BUFFER_SIZE));
+/// ```
 pub const DEFAULT_RECONNECT_BUFFER_SIZE: usize = 8 * 1024 * 1024;
 /// Default deadline for dial + handshake (R22).
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_CONNECTION_TIMEOUT};
+/// let opts = ConnectOptions::new().connection_timeout(2 * DEFAULT_CONNECTION_TIMEOUT);
+/// ```
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default client ping interval (R37).
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_PING_INTERVAL};
+/// let opts = ConnectOptions::new().ping_interval(DEFAULT_PING_INTERVAL / 4);
+/// ```
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(120);
 /// Default unanswered pings before the connection is stale (R37).
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_MAX_PINGS_OUT};
+/// let opts = ConnectOptions::new().max_pings_out(DEFAULT_MAX_PINGS_OUT + 1);
+/// ```
 pub const DEFAULT_MAX_PINGS_OUT: u32 = 2;
 /// Default request timeout.
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_REQUEST_TIMEOUT};
+/// let opts = ConnectOptions::new().request_timeout(DEFAULT_REQUEST_TIMEOUT / 5);
+/// ```
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default flush timeout (R77).
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_FLUSH_TIMEOUT};
+/// let opts = ConnectOptions::new().flush_timeout(DEFAULT_FLUSH_TIMEOUT / 5);
+/// ```
 pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default drain timeout (R113).
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_DRAIN_TIMEOUT};
+/// let opts = ConnectOptions::new().drain_timeout(DEFAULT_DRAIN_TIMEOUT * 2);
+/// ```
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default pending-message limit per subscription (like nats.go's 512 Ki).
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_PENDING_BYTES, DEFAULT_PENDING_MSGS};
+/// let opts = ConnectOptions::new()
+///     .subscription_pending_limits(DEFAULT_PENDING_MSGS / 4, DEFAULT_PENDING_BYTES);
+/// ```
 pub const DEFAULT_PENDING_MSGS: usize = 512 * 1024;
 /// Default pending-byte limit per subscription: 64 MiB.
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_PENDING_BYTES, DEFAULT_PENDING_MSGS};
+/// let opts = ConnectOptions::new()
+///     .subscription_pending_limits(DEFAULT_PENDING_MSGS, DEFAULT_PENDING_BYTES / 4);
+/// ```
 pub const DEFAULT_PENDING_BYTES: usize = 64 * 1024 * 1024;
 
 /// Builder for a [`Client`]: set options, then `connect`.
@@ -147,11 +242,23 @@ impl Default for ConnectOptions {
 
 impl ConnectOptions {
     /// Options with every default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new();
+    /// ```
     pub fn new() -> ConnectOptions {
         ConnectOptions::default()
     }
 
     /// The connection name sent in CONNECT (shown by the server's monitoring).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().name("orders-service");
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -159,24 +266,48 @@ impl ConnectOptions {
 
     /// Whether the server delivers this connection's own publishes to its subscriptions
     /// (default true).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().echo(false);
+    /// ```
     pub fn echo(mut self, echo: bool) -> Self {
         self.echo = echo;
         self
     }
 
     /// Asks the server to answer every operation with `+OK` (default false; slow).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().verbose(true);
+    /// ```
     pub fn verbose(mut self, verbose: bool) -> Self {
         self.verbose = verbose;
         self
     }
 
     /// Asks the server to check subjects strictly (default false).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().pedantic(true);
+    /// ```
     pub fn pedantic(mut self, pedantic: bool) -> Self {
         self.pedantic = pedantic;
         self
     }
 
     /// User and password for every server. Credentials in a URL win (R28).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().user_and_password("alice", "secret");
+    /// ```
     pub fn user_and_password(mut self, user: impl Into<String>, pass: impl Into<String>) -> Self {
         self.user = Some(user.into());
         self.pass = Some(pass.into());
@@ -184,6 +315,12 @@ impl ConnectOptions {
     }
 
     /// Token for every server. A token in a URL wins (R28).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().token("s3cr3t-token");
+    /// ```
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self
@@ -191,6 +328,12 @@ impl ConnectOptions {
 
     /// Whether a lost connection is re-established (default true). With `false` a lost
     /// connection closes the client (R35); `force_reconnect` still works (R104).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().allow_reconnect(false);
+    /// ```
     pub fn allow_reconnect(mut self, allow: bool) -> Self {
         self.allow_reconnect = allow;
         self
@@ -198,6 +341,12 @@ impl ConnectOptions {
 
     /// Reconnect attempts **per server** before it leaves the pool (default `Some(60)`, R12);
     /// `None` tries forever. `Some(0)` closes on the first lost connection without an attempt.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().max_reconnects(None);
+    /// ```
     pub fn max_reconnects(mut self, max: Option<u32>) -> Self {
         self.max_reconnects = max;
         self
@@ -205,6 +354,13 @@ impl ConnectOptions {
 
     /// The wait inserted once per full pass over the pool (default 2 s, R15). With a single
     /// server it precedes every attempt; fail-over to another server is immediate.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let opts = nats_client::ConnectOptions::new().reconnect_wait(Duration::from_secs(5));
+    /// ```
     pub fn reconnect_wait(mut self, wait: Duration) -> Self {
         self.reconnect_wait = wait;
         self
@@ -212,6 +368,14 @@ impl ConnectOptions {
 
     /// Upper bounds of the random extra wait, without and with TLS (defaults 100 ms and 1 s,
     /// R16). Zero disables jitter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let opts = nats_client::ConnectOptions::new()
+    ///     .reconnect_jitter(Duration::from_millis(50), Duration::from_millis(500));
+    /// ```
     pub fn reconnect_jitter(mut self, plain: Duration, tls: Duration) -> Self {
         self.reconnect_jitter = plain;
         self.reconnect_jitter_tls = tls;
@@ -220,6 +384,15 @@ impl ConnectOptions {
 
     /// A custom delay: called with the pass count 1, 2, 3… whenever a wait is due, and slept
     /// verbatim, replacing `reconnect_wait` and jitter (R17).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// // Linear back-off: 100 ms, 200 ms, ... capped at 5 s.
+    /// let opts = nats_client::ConnectOptions::new()
+    ///     .reconnect_delay_callback(|pass| Duration::from_millis(100) * pass.min(50));
+    /// ```
     pub fn reconnect_delay_callback(
         mut self,
         delay: impl Fn(u32) -> Duration + Send + Sync + 'static,
@@ -231,6 +404,16 @@ impl ConnectOptions {
     /// Picks the next server and the exact delay before dialling it (R106). It gets a snapshot
     /// of the pool and the last server INFO; `None` means "use the default rotation". A server
     /// not in the pool is reported as a `ReconnectFailed` event and the default is used.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// // Always retry the first server of the pool after 500 ms.
+    /// let opts = nats_client::ConnectOptions::new().reconnect_to_server_callback(|pool, _info| {
+    ///     pool.first().map(|s| (s.addr.clone(), Duration::from_millis(500)))
+    /// });
+    /// ```
     pub fn reconnect_to_server_callback(
         mut self,
         choose: impl Fn(&[PoolServer], Option<&ServerInfo>) -> Option<(ServerAddr, Duration)>
@@ -247,6 +430,12 @@ impl ConnectOptions {
     /// publish while disconnected fails at once (R64).
     ///
     /// **Memory:** up to this many bytes plus one message per client.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().reconnect_buffer_size(Some(1024 * 1024));
+    /// ```
     pub fn reconnect_buffer_size(mut self, size: Option<usize>) -> Self {
         self.reconnect_buffer_size = size;
         self
@@ -254,18 +443,38 @@ impl ConnectOptions {
 
     /// When the first connect fails everywhere, return a client anyway and keep trying in the
     /// background with the reconnect rules (default false, R108).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().retry_on_failed_connect(true);
+    /// ```
     pub fn retry_on_failed_connect(mut self, retry: bool) -> Self {
         self.retry_on_failed_connect = retry;
         self
     }
 
     /// Deadline for one dial plus handshake (default 2 s, R22).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let opts = nats_client::ConnectOptions::new().connection_timeout(Duration::from_secs(5));
+    /// ```
     pub fn connection_timeout(mut self, timeout: Duration) -> Self {
         self.connection_timeout = timeout;
         self
     }
 
     /// Interval of client PINGs while connected (default 2 min, R37). Zero disables them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let opts = nats_client::ConnectOptions::new().ping_interval(Duration::from_secs(30));
+    /// ```
     pub fn ping_interval(mut self, interval: Duration) -> Self {
         self.ping_interval = interval;
         self
@@ -273,24 +482,48 @@ impl ConnectOptions {
 
     /// Unanswered PINGs tolerated before the connection is declared stale (default 2, R37). A
     /// dead link is detected within about (max_pings_out + 1) × ping_interval.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().max_pings_out(3);
+    /// ```
     pub fn max_pings_out(mut self, max: u32) -> Self {
         self.max_pings_out = max;
         self
     }
 
     /// Keep the seed servers in the given order instead of shuffling them (R3, R97).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().no_randomize(true);
+    /// ```
     pub fn no_randomize(mut self, no_randomize: bool) -> Self {
         self.no_randomize = no_randomize;
         self
     }
 
     /// Never add servers announced by the cluster in INFO `connect_urls` (R99).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().ignore_discovered_servers(true);
+    /// ```
     pub fn ignore_discovered_servers(mut self, ignore: bool) -> Self {
         self.ignore_discovered_servers = ignore;
         self
     }
 
     /// Keep reconnecting even when a server sends the same auth error twice (R47).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().ignore_auth_error_abort(true);
+    /// ```
     pub fn ignore_auth_error_abort(mut self, ignore: bool) -> Self {
         self.ignore_auth_error_abort = ignore;
         self
@@ -298,24 +531,52 @@ impl ConnectOptions {
 
     /// Opt-in, beyond nats.go: when the server announces lame-duck mode, move to another server
     /// at a random moment within `window`, losing nothing (buffered like any reconnect).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let opts = nats_client::ConnectOptions::new().lame_duck_reconnect(Some(Duration::from_secs(10)));
+    /// ```
     pub fn lame_duck_reconnect(mut self, window: Option<Duration>) -> Self {
         self.lame_duck_reconnect = window;
         self
     }
 
     /// Default timeout of `request` (default 10 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let opts = nats_client::ConnectOptions::new().request_timeout(Duration::from_secs(2));
+    /// ```
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
     /// Timeout of `flush` (default 10 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let opts = nats_client::ConnectOptions::new().flush_timeout(Duration::from_secs(2));
+    /// ```
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
         self.flush_timeout = timeout;
         self
     }
 
     /// Maximum time `drain` waits for subscriptions to be consumed (default 30 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let opts = nats_client::ConnectOptions::new().drain_timeout(Duration::from_secs(5));
+    /// ```
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
         self.drain_timeout = timeout;
         self
@@ -323,6 +584,12 @@ impl ConnectOptions {
 
     /// Default pending limits of new subscriptions: messages and bytes (defaults 512 Ki
     /// messages, 64 MiB). Messages beyond either limit are dropped and counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().subscription_pending_limits(10_000, 16 * 1024 * 1024);
+    /// ```
     pub fn subscription_pending_limits(mut self, msgs: usize, bytes: usize) -> Self {
         self.pending_msgs = msgs;
         self.pending_bytes = bytes;
@@ -330,6 +597,12 @@ impl ConnectOptions {
     }
 
     /// Prefix of the request inbox subjects (default `_INBOX`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().inbox_prefix("_INBOX.orders");
+    /// ```
     pub fn inbox_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.inbox_prefix = prefix.into();
         self
@@ -544,6 +817,17 @@ impl ConnectOptions {
 
     /// Adds a callback for every [`Event`], run in order on the event dispatcher, never on the
     /// I/O tasks (R82). A slow callback delays later events, not the connection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::{ConnectOptions, Event};
+    /// let opts = ConnectOptions::new().event_callback(|event: &Event| {
+    ///     if let Event::Disconnected { error } = event {
+    ///         eprintln!("disconnected: {error}");
+    ///     }
+    /// });
+    /// ```
     pub fn event_callback(mut self, callback: impl Fn(&Event) + Send + Sync + 'static) -> Self {
         self.callbacks.push(Arc::new(callback));
         self
@@ -559,6 +843,17 @@ impl ConnectOptions {
     /// [`ConnectError::InvalidUrl`] / [`ConnectError::InvalidOptions`] for bad input (always,
     /// R110); otherwise [`ConnectError::NoServers`] when every server refused, or the last
     /// server's error (e.g. an auth error, R8).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_client::ConnectError> {
+    /// let client = nats_client::ConnectOptions::new()
+    ///     .name("orders")
+    ///     .connect("nats://a:4222,nats://b:4222")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect<S: ToServerAddrs>(self, servers: S) -> Result<Client, ConnectError> {
         let addrs = servers.to_server_addrs()?;
         self.validate()?;
@@ -651,12 +946,32 @@ impl fmt::Debug for ConnectOptions {
 
 /// Anything that names one or more servers: `"nats://a:4222"`, `"a:4222,b:4222"`,
 /// `["a:4222", "b:4222"]`, `vec![...]`, a [`ServerAddr`].
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::ToServerAddrs;
+/// let addrs = "a:4222, tls://b:4223".to_server_addrs()?;
+/// assert_eq!(addrs.len(), 2);
+/// assert!(addrs[1].is_tls());
+/// assert_eq!(["a", "b"].to_server_addrs()?.len(), 2);
+/// # Ok::<(), nats_client::ConnectError>(())
+/// ```
 pub trait ToServerAddrs {
     /// The parsed server list (R1, R2).
     ///
     /// # Errors
     ///
     /// [`ConnectError::InvalidUrl`] for the first URL that does not parse.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::ToServerAddrs;
+    /// let addrs = vec!["nats://a:4222", "b"].to_server_addrs()?;
+    /// assert_eq!(addrs[1].socket_addr_string(), "b:4222");
+    /// # Ok::<(), nats_client::ConnectError>(())
+    /// ```
     fn to_server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError>;
 }
 

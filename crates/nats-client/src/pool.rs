@@ -15,6 +15,16 @@ use crate::rng::Rng;
 use crate::server_addr::ServerAddr;
 
 /// One entry of the pool as seen by a [`ReconnectToServer`] callback or `server_pool()`.
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn demo(client: nats_client::Client) {
+/// for server in client.server_pool() {
+///     println!("{}: {} failed attempts", server.addr, server.attempts);
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PoolServer {
@@ -34,10 +44,30 @@ pub struct PoolServer {
 ///
 /// It receives a snapshot of the pool (servers over their attempt budget already removed) and the
 /// last server INFO; it returns `None` to use the default rotation and back-off.
+///
+/// # Examples
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use nats_client::{PoolServer, ReconnectToServer, ServerInfo};
+/// let first: ReconnectToServer = Arc::new(|pool: &[PoolServer], _info: Option<&ServerInfo>| {
+///     pool.first().map(|s| (s.addr.clone(), Duration::from_millis(500)))
+/// });
+/// assert!(first(&[], None).is_none());
+/// ```
 pub type ReconnectToServer =
     Arc<dyn Fn(&[PoolServer], Option<&ServerInfo>) -> Option<(ServerAddr, Duration)> + Send + Sync>;
 
 /// The user's custom delay: gets the pass count 1, 2, 3… and replaces wait + jitter (R17).
+///
+/// # Examples
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use nats_client::ReconnectDelay;
+/// let linear: ReconnectDelay = Arc::new(|pass: u32| Duration::from_millis(100) * pass);
+/// assert_eq!(linear(3), Duration::from_millis(300));
+/// ```
 pub type ReconnectDelay = Arc<dyn Fn(u32) -> Duration + Send + Sync>;
 
 /// The server pool (R1–R21, R95–R101, R107).

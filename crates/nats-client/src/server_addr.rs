@@ -7,6 +7,14 @@ use std::str::FromStr;
 use crate::error::ConnectError;
 
 /// The default NATS client port.
+///
+/// # Examples
+///
+/// ```
+/// let addr = nats_client::ServerAddr::parse("demo.nats.io")?;
+/// assert_eq!(addr.port(), nats_client::DEFAULT_PORT);
+/// # Ok::<(), nats_client::ConnectError>(())
+/// ```
 pub const DEFAULT_PORT: u16 = 4222;
 
 /// One server of the pool: scheme, host, port and the credentials its URL carried.
@@ -44,6 +52,17 @@ impl ServerAddr {
     ///
     /// [`ConnectError::InvalidUrl`] for an empty host, an unknown scheme, a bad port or an
     /// unclosed IPv6 bracket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::ServerAddr;
+    /// let addr = ServerAddr::parse("tls://demo.nats.io")?;
+    /// assert!(addr.is_tls());
+    /// assert_eq!(addr.port(), 4222);
+    /// assert!(ServerAddr::parse("http://demo.nats.io").is_err());
+    /// # Ok::<(), nats_client::ConnectError>(())
+    /// ```
     pub fn parse(url: &str) -> Result<ServerAddr, ConnectError> {
         let invalid = |why: &str| ConnectError::InvalidUrl {
             url: redact_url(url),
@@ -109,36 +128,99 @@ impl ServerAddr {
     }
 
     /// The host name or IP address (IPv6 without brackets).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::ServerAddr;
+    /// assert_eq!(ServerAddr::parse("nats://[::1]:4223")?.host(), "::1");
+    /// assert_eq!(ServerAddr::parse("demo.nats.io")?.host(), "demo.nats.io");
+    /// # Ok::<(), nats_client::ConnectError>(())
+    /// ```
     pub fn host(&self) -> &str {
         &self.host
     }
 
     /// The TCP port.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::ServerAddr;
+    /// assert_eq!(ServerAddr::parse("nats://h:4333")?.port(), 4333);
+    /// assert_eq!(ServerAddr::parse("h")?.port(), nats_client::DEFAULT_PORT);
+    /// # Ok::<(), nats_client::ConnectError>(())
+    /// ```
     pub fn port(&self) -> u16 {
         self.port
     }
 
     /// Whether the URL asked for TLS (`tls://`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::ServerAddr;
+    /// assert!(ServerAddr::parse("tls://h:4222")?.is_tls());
+    /// assert!(!ServerAddr::parse("nats://h:4222")?.is_tls());
+    /// # Ok::<(), nats_client::ConnectError>(())
+    /// ```
     pub fn is_tls(&self) -> bool {
         self.tls
     }
 
     /// The user name (or the token, when the URL has no password) carried in the URL.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::ServerAddr;
+    /// assert_eq!(ServerAddr::parse("alice:secret@h")?.username(), Some("alice"));
+    /// assert_eq!(ServerAddr::parse("my-token@h")?.username(), Some("my-token"));
+    /// # Ok::<(), nats_client::ConnectError>(())
+    /// ```
     pub fn username(&self) -> Option<&str> {
         self.user.as_deref()
     }
 
     /// The password carried in the URL.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::ServerAddr;
+    /// assert_eq!(ServerAddr::parse("alice:s%40cret@h")?.password(), Some("s@cret"));
+    /// assert_eq!(ServerAddr::parse("my-token@h")?.password(), None);
+    /// # Ok::<(), nats_client::ConnectError>(())
+    /// ```
     pub fn password(&self) -> Option<&str> {
         self.pass.as_deref()
     }
 
     /// Whether the URL carries credentials.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::ServerAddr;
+    /// assert!(ServerAddr::parse("alice:secret@h")?.has_credentials());
+    /// assert!(!ServerAddr::parse("h")?.has_credentials());
+    /// # Ok::<(), nats_client::ConnectError>(())
+    /// ```
     pub fn has_credentials(&self) -> bool {
         self.user.is_some()
     }
 
     /// `host:port` suitable for a TCP connect (IPv6 in brackets).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::ServerAddr;
+    /// assert_eq!(ServerAddr::parse("nats://[::1]:4223")?.socket_addr_string(), "[::1]:4223");
+    /// assert_eq!(ServerAddr::parse("tls://h")?.socket_addr_string(), "h:4222");
+    /// # Ok::<(), nats_client::ConnectError>(())
+    /// ```
     pub fn socket_addr_string(&self) -> String {
         if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)

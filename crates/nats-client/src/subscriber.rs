@@ -332,31 +332,87 @@ impl Subscriber {
     }
 
     /// The subscription id sent to the server.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// let sub = client.subscribe("orders.>").await?;
+    /// println!("subscription {}", sub.sid());
+    /// # Ok(()) }
+    /// ```
     pub fn sid(&self) -> u64 {
         self.state.sid
     }
 
     /// The subject filter.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// let sub = client.subscribe("orders.>").await?;
+    /// assert_eq!(sub.subject(), "orders.>");
+    /// # Ok(()) }
+    /// ```
     pub fn subject(&self) -> &str {
         &self.state.subject
     }
 
     /// The queue group, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// let sub = client.queue_subscribe("work", "workers").await?;
+    /// assert_eq!(sub.queue_group(), Some("workers"));
+    /// # Ok(()) }
+    /// ```
     pub fn queue_group(&self) -> Option<&str> {
         self.state.queue_group.as_deref()
     }
 
     /// Messages dropped because the pending limits were reached.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// let sub = client.subscribe("metrics.>").await?;
+    /// if sub.dropped() > 0 {
+    ///     eprintln!("slow consumer: {} messages dropped", sub.dropped());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn dropped(&self) -> u64 {
         self.state.dropped()
     }
 
     /// Changes the pending limits (messages, bytes) for messages arriving from now on.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// let sub = client.subscribe("metrics.>").await?;
+    /// sub.set_pending_limits(10_000, 8 * 1024 * 1024);
+    /// # Ok(()) }
+    /// ```
     pub fn set_pending_limits(&self, msgs: usize, bytes: usize) {
         self.state.set_limits(msgs, bytes);
     }
 
     /// Messages received and not yet taken from this stream.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// let sub = client.subscribe("orders.>").await?;
+    /// println!("{} messages waiting", sub.pending());
+    /// # Ok(()) }
+    /// ```
     pub fn pending(&self) -> usize {
         self.local.len() + self.state.lock().msgs.len()
     }
@@ -368,6 +424,15 @@ impl Subscriber {
     /// # Errors
     ///
     /// [`SubscribeError::Closed`] when the client is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// let mut sub = client.subscribe("orders.>").await?;
+    /// sub.unsubscribe().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn unsubscribe(&mut self) -> Result<(), SubscribeError> {
         if self.unsubscribed {
             return Ok(());
@@ -388,6 +453,17 @@ impl Subscriber {
     /// # Errors
     ///
     /// [`SubscribeError::Closed`] when the client is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// use futures_util::StreamExt;
+    /// let mut sub = client.subscribe("config.updated").await?;
+    /// sub.unsubscribe_after(1).await?;
+    /// let first = sub.next().await; // the stream ends after this message
+    /// # Ok(()) }
+    /// ```
     pub async fn unsubscribe_after(&mut self, max: u64) -> Result<(), SubscribeError> {
         if self.client.is_closed() {
             return Err(SubscribeError::Closed);
@@ -415,6 +491,19 @@ impl Subscriber {
     /// # Errors
     ///
     /// [`DrainError::Closed`] when the client is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// use futures_util::StreamExt;
+    /// let mut sub = client.subscribe("orders.>").await?;
+    /// sub.drain().await?;
+    /// while let Some(msg) = sub.next().await {
+    ///     println!("{}", msg.subject); // messages received before the drain
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn drain(&mut self) -> Result<(), DrainError> {
         if self.client.is_closed() {
             return Err(DrainError::Closed);

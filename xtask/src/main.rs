@@ -1,7 +1,9 @@
 //! Project commands, run as `cargo xtask <command>`:
 //!
 //! - `cargo xtask test`: installs `nats-server` with apt when it is missing, then runs
-//!   `cargo fmt --check`, `cargo clippy --all-targets -- -D warnings` and every test.
+//!   `cargo fmt --check`, `cargo clippy --all-targets -- -D warnings`, every test, and a short
+//!   fixed-time run of the parser fuzz targets.
+//! - `cargo xtask fuzz [SECONDS]`: only the fuzz run (default 20 s per target).
 //! - `cargo xtask demo`: the main job, the live fail-over demo against a local 3-node cluster.
 
 use std::process::{Command, ExitCode};
@@ -11,8 +13,15 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
+        Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
+            None => fuzz(FUZZ_SECONDS),
+            Some(Ok(secs)) => fuzz(secs),
+            Some(Err(_)) => Err("usage: cargo xtask fuzz [SECONDS]".into()),
+        },
         _ => {
-            eprintln!("usage: cargo xtask test | cargo xtask demo [natsc demo flags]");
+            eprintln!(
+                "usage: cargo xtask test | cargo xtask demo [natsc demo flags] | cargo xtask fuzz [SECONDS]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -96,6 +105,49 @@ fn test() -> Result<(), String> {
     )?;
     run("cargo", &["test", "--workspace", "--all-targets"])?;
     run("cargo", &["test", "--workspace", "--doc"])?;
+    fuzz(FUZZ_SECONDS)
+}
+
+/// Seconds each fuzz target runs in `cargo xtask test`.
+const FUZZ_SECONDS: u64 = 20;
+
+/// Runs the nats-proto fuzz targets for `secs` seconds each. cargo-fuzz normally wants a nightly
+/// toolchain; `RUSTC_BOOTSTRAP=1` lets the stable compiler accept its flags, and the sanitizer is
+/// off because the crate forbids `unsafe` (a panic or a broken invariant is what we look for).
+/// If cargo-fuzz cannot be installed the run is skipped with a message; a finding fails.
+fn fuzz(secs: u64) -> Result<(), String> {
+    let have = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !have && run("cargo", &["install", "cargo-fuzz", "--locked"]).is_err() {
+        eprintln!("xtask: cargo-fuzz could not be installed; skipping the fuzz run");
+        return Ok(());
+    }
+    let max_time = format!("-max_total_time={secs}");
+    for target in ["parse", "roundtrip"] {
+        eprintln!("xtask: fuzzing {target} for {secs} s");
+        let status = Command::new("cargo")
+            .args([
+                "fuzz",
+                "run",
+                target,
+                "--sanitizer",
+                "none",
+                "--",
+                &max_time,
+            ])
+            .current_dir("crates/nats-proto")
+            .env("RUSTC_BOOTSTRAP", "1")
+            .status()
+            .map_err(|e| format!("cannot start cargo fuzz: {e}"))?;
+        if !status.success() {
+            return Err(format!(
+                "fuzz target {target} failed ({status}); the input is in crates/nats-proto/fuzz/artifacts/{target}/"
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -51,3 +51,30 @@ pub(crate) async fn run(command: Command, conn: ConnFlags, shutdown: Shutdown) -
         Command::Demo(args) => demo::run(args, &conn, shutdown).await,
     }
 }
+
+/// The next message of `sub`, or `None` when `shutdown` fires first. A subscription that ends
+/// on its own is an error that says why (the client's close reason).
+pub(crate) async fn next_or_shutdown(
+    sub: &mut nats_client::Subscriber,
+    shutdown: &mut Shutdown,
+    client: &nats_client::Client,
+) -> Result<Option<nats_client::Message>> {
+    use futures_util::StreamExt;
+    let msg = tokio::select! {
+        biased;
+        () = shutdown => return Ok(None),
+        msg = sub.next() => msg,
+    };
+    match msg {
+        Some(msg) => Ok(Some(msg)),
+        None => {
+            let why = client
+                .closed_reason()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "subscription ended".into());
+            Err(crate::error::CliError::msg(format!(
+                "subscription closed: {why}"
+            )))
+        }
+    }
+}

@@ -5,7 +5,6 @@ use std::process::Stdio;
 
 use bytes::Bytes;
 use clap::Args;
-use futures_util::StreamExt;
 use nats_client::{Client, Message};
 use tokio::io::AsyncWriteExt;
 
@@ -64,17 +63,8 @@ pub(crate) async fn run(args: ReplyArgs, conn: &ConnFlags, mut shutdown: Shutdow
 
     let mut seq = 0u64;
     while args.count.is_none_or(|c| seq < c) {
-        let msg = tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            msg = sub.next() => msg,
-        };
-        let Some(msg) = msg else {
-            let why = client
-                .closed_reason()
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "subscription ended".into());
-            return Err(CliError::msg(format!("subscription closed: {why}")));
+        let Some(msg) = super::next_or_shutdown(&mut sub, &mut shutdown, &client).await? else {
+            break;
         };
         let Some(reply_to) = msg.reply.clone() else {
             eprintln!(

@@ -5,7 +5,6 @@ use std::io::Write;
 use std::time::SystemTime;
 
 use clap::Args;
-use futures_util::StreamExt;
 use nats_client::Message;
 
 use super::Shutdown;
@@ -63,17 +62,8 @@ pub(crate) async fn run(args: SubArgs, conn: &ConnFlags, mut shutdown: Shutdown)
 
     let mut seen = 0u64;
     while args.count.is_none_or(|c| seen < c) {
-        let msg = tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            msg = sub.next() => msg,
-        };
-        let Some(msg) = msg else {
-            let why = client
-                .closed_reason()
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "subscription ended".into());
-            return Err(CliError::msg(format!("subscription closed: {why}")));
+        let Some(msg) = super::next_or_shutdown(&mut sub, &mut shutdown, &client).await? else {
+            break;
         };
         seen += 1;
         print(&args, seen, &msg)?;

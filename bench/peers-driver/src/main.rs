@@ -97,10 +97,17 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // Default: a multi-thread runtime, as #[tokio::main] gives. `--runtime current-thread` is
+    // the design data point the harness also records for async-nats (`async-nats-ct`).
+    let built = match args.str("runtime", "multi-thread").as_str() {
+        "current-thread" | "current" => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    };
+    let rt = match built {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("nats-client-peers: runtime: {e}");

@@ -182,3 +182,34 @@ async fn garbage_from_the_server_is_a_protocol_error_not_a_panic() {
         "{seen:?}"
     );
 }
+
+#[tokio::test]
+async fn r51_maximum_subscriptions_exceeded_is_an_event_and_keeps_the_connection() {
+    let scripted = ScriptedServer::start().await.unwrap();
+    let url = scripted.url();
+    let connecting = tokio::spawn(async move { nats_client::connect(url.as_str()).await });
+    let mut conn = within("accept", scripted.accept()).await.unwrap();
+    conn.handshake().await.unwrap();
+    let client = within("connect", connecting).await.unwrap().unwrap();
+    let mut events = client.events();
+    conn.send_err("maximum subscriptions exceeded")
+        .await
+        .unwrap();
+    let seen = wait_event(&mut events, |e| matches!(e, Event::ServerError { .. })).await;
+    match seen.last() {
+        Some(Event::ServerError { error }) => {
+            assert_eq!(error.kind(), &ServerErrorKind::MaxSubscriptionsExceeded);
+        }
+        other => panic!("{other:?}"),
+    }
+    // still connected: a flush round trip works over the same connection
+    let flushing = {
+        let c = client.clone();
+        tokio::spawn(async move { c.flush().await })
+    };
+    within("PING", conn.expect_ping()).await.unwrap();
+    conn.send_pong().await.unwrap();
+    within("flush", flushing).await.unwrap().unwrap();
+    assert_eq!(client.status(), Status::Connected);
+    assert!(!seen.iter().any(|e| matches!(e, Event::Disconnected { .. })));
+}

@@ -593,26 +593,33 @@ impl Client {
             if self.is_closed() {
                 return Err(FlushError::Closed);
             }
-            let (tx, rx) = oneshot::channel();
-            match self.shared.write.ping(Some(tx)) {
-                Ok(()) => {
-                    return match tokio::time::timeout_at(deadline, rx).await {
-                        Ok(Ok(())) => Ok(()),
-                        Ok(Err(_)) if self.is_closed() => Err(FlushError::Closed),
-                        Ok(Err(_)) => Err(FlushError::Disconnected),
-                        Err(_) => Err(FlushError::TimedOut(timeout)),
-                    };
-                }
-                Err(_) => {
-                    // Not connected: wait for the next status change (R75).
-                    match tokio::time::timeout_at(deadline, status.changed()).await {
-                        Ok(Ok(())) => continue,
-                        Ok(Err(_)) => return Err(FlushError::Closed),
-                        Err(_) => return Err(FlushError::TimedOut(timeout)),
-                    }
-                }
+            if let Some(result) = self.round_trip(deadline, timeout).await {
+                return result;
+            }
+            // Not connected: wait for the next status change (R75).
+            match tokio::time::timeout_at(deadline, status.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(FlushError::Closed),
+                Err(_) => return Err(FlushError::TimedOut(timeout)),
             }
         }
+    }
+
+    /// One PING/PONG on the live connection, the PONG awaited until `deadline`. `None` when no
+    /// connection is live (nothing was sent).
+    async fn round_trip(
+        &self,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Option<Result<(), FlushError>> {
+        let (tx, rx) = oneshot::channel();
+        self.shared.write.ping(Some(tx)).ok()?;
+        Some(match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) if self.is_closed() => Err(FlushError::Closed),
+            Ok(Err(_)) => Err(FlushError::Disconnected),
+            Err(_) => Err(FlushError::TimedOut(timeout)),
+        })
     }
 
     /// The round-trip time to the server: one PING/PONG (R79). Unlike [`flush`](Client::flush)
@@ -638,19 +645,10 @@ impl Client {
         }
         let start = Instant::now();
         let timeout = self.shared.options.flush_timeout;
-        let (tx, rx) = oneshot::channel();
-        if self.shared.write.ping(Some(tx)).is_err() {
-            return Err(if self.is_closed() {
-                FlushError::Closed
-            } else {
-                FlushError::Disconnected
-            });
-        }
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(())) => Ok(start.elapsed()),
-            Ok(Err(_)) if self.is_closed() => Err(FlushError::Closed),
-            Ok(Err(_)) => Err(FlushError::Disconnected),
-            Err(_) => Err(FlushError::TimedOut(timeout)),
+        match self.round_trip(start + timeout, timeout).await {
+            Some(result) => result.map(|()| start.elapsed()),
+            None if self.is_closed() => Err(FlushError::Closed),
+            None => Err(FlushError::Disconnected),
         }
     }
 

@@ -5,6 +5,7 @@
 //!
 //! No lock is held across an await; handles talk to it through [`Command`]s.
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,13 @@ pub(crate) struct LiveConn {
     reader: JoinHandle<ConnectionError>,
     writer: JoinHandle<writer::Exit>,
     writer_mode: watch::Sender<Mode>,
+}
+
+/// How a wait of the reconnect loop ended.
+enum Waited<T> {
+    Done(T),
+    /// `force_reconnect()` was called meanwhile.
+    Forced,
 }
 
 /// What follows a lost connection.
@@ -271,23 +279,8 @@ impl Supervisor {
             if deadline > now {
                 let sleep = tokio::time::sleep_until(deadline);
                 tokio::pin!(sleep);
-                loop {
-                    tokio::select! {
-                        () = &mut sleep => break,
-                        command = self.commands.recv() => match command {
-                            Some(Command::Close { reason, done }) => {
-                                self.close_waiters.push(done);
-                                return Err(reason);
-                            }
-                            // D5: cuts this wait short, once.
-                            Some(Command::ForceReconnect) => break,
-                            Some(Command::LameDuck) => {}
-                            Some(Command::HandlesDropped) | None => {
-                                return Err(ConnectionError::HandlesDropped)
-                            }
-                        },
-                    }
-                }
+                // D5: a forced reconnect cuts this wait short, once.
+                self.await_serving_commands(&mut sleep).await?;
             }
             let attempt = {
                 let mut pool = shared.pool();
@@ -299,19 +292,10 @@ impl Supervisor {
             };
             let handshake = handshake::connect(opts, &addr);
             tokio::pin!(handshake);
+            // A forced reconnect during a handshake is already being served by it.
             let result = loop {
-                tokio::select! {
-                    result = &mut handshake => break result,
-                    command = self.commands.recv() => match command {
-                        Some(Command::Close { reason, done }) => {
-                            self.close_waiters.push(done);
-                            return Err(reason);
-                        }
-                        Some(Command::ForceReconnect) | Some(Command::LameDuck) => {}
-                        Some(Command::HandlesDropped) | None => {
-                            return Err(ConnectionError::HandlesDropped)
-                        }
-                    },
+                if let Waited::Done(result) = self.await_serving_commands(&mut handshake).await? {
+                    break result;
                 }
             };
             match result {
@@ -340,6 +324,31 @@ impl Supervisor {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Awaits `fut` while serving commands during reconnecting: close and the last handle going
+    /// away end reconnecting (`Err` with the reason), force_reconnect returns
+    /// [`Waited::Forced`] for the caller to decide, lame duck is moot while disconnected.
+    async fn await_serving_commands<F: Future + Unpin>(
+        &mut self,
+        fut: &mut F,
+    ) -> Result<Waited<F::Output>, ConnectionError> {
+        loop {
+            tokio::select! {
+                out = &mut *fut => return Ok(Waited::Done(out)),
+                command = self.commands.recv() => match command {
+                    Some(Command::Close { reason, done }) => {
+                        self.close_waiters.push(done);
+                        return Err(reason);
+                    }
+                    Some(Command::ForceReconnect) => return Ok(Waited::Forced),
+                    Some(Command::LameDuck) => {}
+                    Some(Command::HandlesDropped) | None => {
+                        return Err(ConnectionError::HandlesDropped)
+                    }
+                },
             }
         }
     }

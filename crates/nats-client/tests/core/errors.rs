@@ -7,7 +7,7 @@ use nats_client::{
 };
 use nats_testkit::{NatsServer, ScriptedServer, ServerConfig};
 
-use crate::util::{next_msg, wait_event, within};
+use crate::util::{connect_scripted, next_msg, wait_event, within};
 
 #[tokio::test]
 async fn invalid_subjects_are_rejected_and_the_connection_stays_up() {
@@ -139,11 +139,7 @@ async fn r51_permission_violation_is_an_event_and_keeps_the_connection() {
 #[tokio::test]
 async fn r52_unknown_fatal_err_closes_without_reconnecting() {
     let scripted = ScriptedServer::start().await.unwrap();
-    let url = scripted.url();
-    let connecting = tokio::spawn(async move { nats_client::connect(url.as_str()).await });
-    let mut conn = within("accept", scripted.accept()).await.unwrap();
-    conn.handshake().await.unwrap();
-    let client = within("connect", connecting).await.unwrap().unwrap();
+    let (client, mut conn) = connect_scripted(&scripted, ConnectOptions::new()).await;
     let mut events = client.events();
     conn.send_err("Unknown Protocol Operation").await.unwrap();
     let seen = wait_event(&mut events, |e| matches!(e, Event::Closed { .. })).await;
@@ -157,16 +153,8 @@ async fn r52_unknown_fatal_err_closes_without_reconnecting() {
 #[tokio::test]
 async fn garbage_from_the_server_is_a_protocol_error_not_a_panic() {
     let scripted = ScriptedServer::start().await.unwrap();
-    let url = scripted.url();
-    let connecting = tokio::spawn(async move {
-        ConnectOptions::new()
-            .allow_reconnect(false)
-            .connect(url.as_str())
-            .await
-    });
-    let mut conn = within("accept", scripted.accept()).await.unwrap();
-    conn.handshake().await.unwrap();
-    let client = within("connect", connecting).await.unwrap().unwrap();
+    let opts = ConnectOptions::new().allow_reconnect(false);
+    let (client, mut conn) = connect_scripted(&scripted, opts).await;
     let mut events = client.events();
     conn.send_raw(b"MSG foo notanumber 3\r\nabc\r\n")
         .await
@@ -186,11 +174,7 @@ async fn garbage_from_the_server_is_a_protocol_error_not_a_panic() {
 #[tokio::test]
 async fn r51_maximum_subscriptions_exceeded_is_an_event_and_keeps_the_connection() {
     let scripted = ScriptedServer::start().await.unwrap();
-    let url = scripted.url();
-    let connecting = tokio::spawn(async move { nats_client::connect(url.as_str()).await });
-    let mut conn = within("accept", scripted.accept()).await.unwrap();
-    conn.handshake().await.unwrap();
-    let client = within("connect", connecting).await.unwrap().unwrap();
+    let (client, mut conn) = connect_scripted(&scripted, ConnectOptions::new()).await;
     let mut events = client.events();
     conn.send_err("maximum subscriptions exceeded")
         .await

@@ -9,16 +9,12 @@ use nats_client::{
 };
 use nats_testkit::{NatsServer, ScriptedServer};
 
-use crate::util::{next_msg, wait_event, within};
+use crate::util::{connect_scripted, next_msg, wait_event, within};
 
 #[tokio::test]
 async fn flush_is_a_round_trip_and_times_out_without_pong() {
     let scripted = ScriptedServer::start().await.unwrap();
-    let url = scripted.url();
-    let connecting = tokio::spawn(async move { nats_client::connect(url.as_str()).await });
-    let mut conn = within("accept", scripted.accept()).await.unwrap();
-    conn.handshake().await.unwrap();
-    let client = within("connect", connecting).await.unwrap().unwrap();
+    let (client, mut conn) = connect_scripted(&scripted, ConnectOptions::new()).await;
     let flushing = {
         let c = client.clone();
         tokio::spawn(async move { c.flush_timeout(Duration::from_secs(5)).await })
@@ -49,18 +45,11 @@ async fn server_pings_are_answered() {
 #[tokio::test]
 async fn r37_client_pings_and_declares_stale_after_max_pings_out() {
     let scripted = ScriptedServer::start().await.unwrap();
-    let url = scripted.url();
-    let connecting = tokio::spawn(async move {
-        ConnectOptions::new()
-            .ping_interval(Duration::from_millis(50))
-            .max_pings_out(2)
-            .allow_reconnect(false)
-            .connect(url.as_str())
-            .await
-    });
-    let mut conn = within("accept", scripted.accept()).await.unwrap();
-    conn.handshake().await.unwrap();
-    let client = within("connect", connecting).await.unwrap().unwrap();
+    let opts = ConnectOptions::new()
+        .ping_interval(Duration::from_millis(50))
+        .max_pings_out(2)
+        .allow_reconnect(false);
+    let (client, mut conn) = connect_scripted(&scripted, opts).await;
     let mut events = client.events();
     // answer the first ping: the counter resets
     within("ping", conn.expect_ping()).await.unwrap();
@@ -125,11 +114,7 @@ async fn close_is_idempotent_and_everything_fails_after_it() {
 #[tokio::test]
 async fn close_fails_waiting_flush_and_request() {
     let scripted = ScriptedServer::start().await.unwrap();
-    let url = scripted.url();
-    let connecting = tokio::spawn(async move { nats_client::connect(url.as_str()).await });
-    let mut conn = within("accept", scripted.accept()).await.unwrap();
-    conn.handshake().await.unwrap();
-    let client = within("connect", connecting).await.unwrap().unwrap();
+    let (client, mut conn) = connect_scripted(&scripted, ConnectOptions::new()).await;
     let flush = {
         let c = client.clone();
         tokio::spawn(async move { c.flush().await })

@@ -3,4 +3,8 @@
 #[path = "../common/wait.rs"]
 mod wait;
 
+#[path = "../common/scripted.rs"]
+mod scripted;
+
+pub(crate) use scripted::connect_scripted;
 pub(crate) use wait::{next_msg, wait_event, within};

@@ -6,7 +6,7 @@ use nats_client::{ConnectionError, DrainError, Event, PublishError, Status};
 use nats_proto::ClientOp;
 use nats_testkit::{NatsServer, ScriptedServer};
 
-use crate::util::{fast, next_msg, wait_event, wait_status, within};
+use crate::util::{connect_scripted, fast, next_msg, wait_event, wait_status, within};
 
 /// R112: drain() while reconnecting closes the client at once and says why.
 #[tokio::test]
@@ -105,11 +105,7 @@ async fn r61_queued_messages_survive_a_reconnect() {
 #[tokio::test]
 async fn d3_draining_subscription_is_not_resent() {
     let scripted = ScriptedServer::start().await.unwrap();
-    let url = scripted.url();
-    let connecting = tokio::spawn(async move { fast().connect(url.as_str()).await });
-    let mut conn = within("accept", scripted.accept()).await.unwrap();
-    conn.handshake().await.unwrap();
-    let client = within("connect", connecting).await.unwrap().unwrap();
+    let (client, mut conn) = connect_scripted(&scripted, fast()).await;
     let keep = client.subscribe("keep").await.unwrap();
     let mut going = client.subscribe("going").await.unwrap();
     let going_sid = going.sid();

@@ -5,21 +5,13 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use nats_client::{Client, ConnectOptions, ConnectionError, Event, Status};
+use nats_client::{ConnectionError, Event, Status};
 use nats_proto::ClientOp;
 use nats_testkit::{ScriptedConn, ScriptedServer};
 
-use crate::util::{assert_well_formed, fast, is_reconnected, next_msg, within, Recorder};
-
-/// Connects `opts` to the scripted server, completing the first handshake.
-async fn connect(scripted: &ScriptedServer, opts: ConnectOptions) -> (Client, ScriptedConn) {
-    let url = scripted.url();
-    let connecting = tokio::spawn(async move { opts.connect(url.as_str()).await });
-    let mut conn = within("accept", scripted.accept()).await.unwrap();
-    conn.handshake().await.unwrap();
-    let client = within("connect", connecting).await.unwrap().unwrap();
-    (client, conn)
-}
+use crate::util::{
+    assert_well_formed, connect_scripted, fast, is_reconnected, next_msg, within, Recorder,
+};
 
 /// Accepts the reconnect and completes its handshake.
 async fn accept_reconnect(scripted: &ScriptedServer) -> ScriptedConn {
@@ -35,7 +27,7 @@ async fn accept_reconnect(scripted: &ScriptedServer) -> ScriptedConn {
 async fn garbage_mid_stream_is_a_protocol_disconnect_then_reconnect() {
     let scripted = ScriptedServer::start().await.unwrap();
     let rec = Recorder::new();
-    let (client, mut conn) = connect(&scripted, rec.install(fast())).await;
+    let (client, mut conn) = connect_scripted(&scripted, rec.install(fast())).await;
     conn.send_raw(b"\x00\x01NOT NATS AT ALL\r\n").await.unwrap();
     let _conn2 = accept_reconnect(&scripted).await;
     rec.wait_count("Reconnected", 1, is_reconnected).await;
@@ -61,7 +53,7 @@ async fn missing_pong_in_reconnect_handshake_times_out_the_attempt() {
     let scripted = ScriptedServer::start().await.unwrap();
     let rec = Recorder::new();
     let opts = fast().connection_timeout(Duration::from_millis(300));
-    let (_client, conn) = connect(&scripted, rec.install(opts)).await;
+    let (_client, conn) = connect_scripted(&scripted, rec.install(opts)).await;
     conn.close().await;
     let mut silent = within("accept", scripted.accept()).await.unwrap();
     silent
@@ -93,7 +85,7 @@ async fn missing_pong_in_reconnect_handshake_times_out_the_attempt() {
 async fn half_info_then_close_fails_the_attempt() {
     let scripted = ScriptedServer::start().await.unwrap();
     let rec = Recorder::new();
-    let (_client, conn) = connect(&scripted, rec.install(fast())).await;
+    let (_client, conn) = connect_scripted(&scripted, rec.install(fast())).await;
     conn.close().await;
     let mut half = within("accept", scripted.accept()).await.unwrap();
     half.send_raw(b"INFO {\"server_id\":\"X\",\"ver")
@@ -123,7 +115,7 @@ async fn half_info_then_close_fails_the_attempt() {
 async fn r40_server_stale_connection_reconnects() {
     let scripted = ScriptedServer::start().await.unwrap();
     let rec = Recorder::new();
-    let (_client, mut conn) = connect(&scripted, rec.install(fast())).await;
+    let (_client, mut conn) = connect_scripted(&scripted, rec.install(fast())).await;
     conn.send_err("Stale Connection").await.unwrap();
     let _conn2 = accept_reconnect(&scripted).await;
     rec.wait_count("Reconnected", 1, is_reconnected).await;
@@ -145,7 +137,7 @@ async fn r40_server_stale_connection_reconnects() {
 async fn r51_permission_violation_keeps_the_connection() {
     let scripted = ScriptedServer::start().await.unwrap();
     let rec = Recorder::new();
-    let (client, mut conn) = connect(&scripted, rec.install(fast())).await;
+    let (client, mut conn) = connect_scripted(&scripted, rec.install(fast())).await;
     conn.send_err("Permissions Violation for Publish to \"x\"")
         .await
         .unwrap();
@@ -173,7 +165,7 @@ async fn r51_permission_violation_keeps_the_connection() {
 async fn r54_r57_resubscription_bytes_carry_sid_and_remaining_count() {
     let scripted = ScriptedServer::start().await.unwrap();
     let rec = Recorder::new();
-    let (client, mut conn) = connect(&scripted, rec.install(fast())).await;
+    let (client, mut conn) = connect_scripted(&scripted, rec.install(fast())).await;
     let mut sub = client.subscribe("auto").await.unwrap();
     let mut q = client.queue_subscribe("work", "g").await.unwrap();
     sub.unsubscribe_after(5).await.unwrap();
@@ -231,7 +223,7 @@ async fn r54_r57_resubscription_bytes_carry_sid_and_remaining_count() {
 async fn r44_r46_live_auth_error_then_same_error_on_reconnect_closes() {
     let scripted = ScriptedServer::start().await.unwrap();
     let rec = Recorder::new();
-    let (client, mut conn) = connect(&scripted, rec.install(fast())).await;
+    let (client, mut conn) = connect_scripted(&scripted, rec.install(fast())).await;
     conn.send_err("Authorization Violation").await.unwrap();
     rec.wait_count("ServerError", 1, |e| matches!(e, Event::ServerError { .. }))
         .await;

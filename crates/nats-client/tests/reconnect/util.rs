@@ -13,6 +13,10 @@ use tokio::time::Instant;
 #[path = "../common/wait.rs"]
 mod wait;
 
+#[path = "../common/scripted.rs"]
+mod scripted;
+
+pub(crate) use scripted::connect_scripted;
 #[allow(unused_imports)]
 pub(crate) use wait::{next_msg, wait_event, within, within_for, DEADLINE};
 

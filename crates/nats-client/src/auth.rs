@@ -13,8 +13,8 @@ use std::sync::Arc;
 use data_encoding::BASE64URL_NOPAD;
 use nats_proto::ConnectInfo;
 
+use crate::callback::{guarded, CallbackKind, CallbackPanic};
 use crate::error::ConnectError;
-use crate::options::ConnectOptions;
 use crate::server_addr::ServerAddr;
 
 /// Credentials produced by an [auth callback](crate::ConnectOptions::auth_callback) for one
@@ -174,11 +174,66 @@ fn read_credentials(source: &CredentialsSource) -> Result<(String, String), Conn
 ///
 /// Credentials in the URL win over the options' user, password and token (a URL user without
 /// password is a token); a JWT, NKey or callback adds its fields on top.
+/// The authentication settings of [`ConnectOptions`](crate::ConnectOptions), at most one
+/// method set (checked by `connect`, R110).
+#[derive(Clone, Default)]
+pub(crate) struct AuthOptions {
+    pub(crate) user: Option<String>,
+    pub(crate) pass: Option<String>,
+    pub(crate) token: Option<String>,
+    pub(crate) nkey_seed: Option<String>,
+    pub(crate) credentials: Option<CredentialsSource>,
+    pub(crate) callback: Option<AuthCallback>,
+}
+
+impl AuthOptions {
+    /// Whether filling in CONNECT may block: a credentials file is read, or user code runs.
+    pub(crate) fn may_block(&self) -> bool {
+        self.callback.is_some() || matches!(self.credentials, Some(CredentialsSource::File(_)))
+    }
+
+    /// The names of the methods that are set (for the R110 conflict check).
+    pub(crate) fn methods(&self) -> Vec<&'static str> {
+        [
+            ("user_and_password", self.user.is_some()),
+            ("token", self.token.is_some()),
+            ("nkey", self.nkey_seed.is_some()),
+            ("credentials", self.credentials.is_some()),
+            ("auth_callback", self.callback.is_some()),
+        ]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect()
+    }
+}
+
+impl fmt::Debug for AuthOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("AuthOptions")
+            .field("user", &self.user)
+            .field("pass", &redacted(&self.pass))
+            .field("token", &redacted(&self.token))
+            .field("nkey", &redacted(&self.nkey_seed))
+            .field("credentials", &self.credentials)
+            .field(
+                "auth_callback",
+                &self.callback.as_ref().map(|_| "<callback>"),
+            )
+            .finish()
+    }
+}
+
+/// Fills in CONNECT's credentials for one attempt (R27, R28). A panicking auth callback fails
+/// the attempt with a credentials error, and the panic is left in `panicked` for the caller to
+/// report.
 pub(crate) fn fill(
-    options: &ConnectOptions,
+    options: &AuthOptions,
     addr: &ServerAddr,
     nonce: Option<&str>,
     connect: &mut ConnectInfo,
+    panicked: &mut Option<CallbackPanic>,
 ) -> Result<(), ConnectError> {
     let url_creds = addr.has_credentials();
     match (addr.username(), addr.password()) {
@@ -212,8 +267,15 @@ pub(crate) fn fill(
             connect.sig = Some(BASE64URL_NOPAD.encode(&sig));
         }
     }
-    if let Some(callback) = &options.auth_callback {
-        let auth = callback(nonce_bytes.unwrap_or_default())
+    if let Some(callback) = &options.callback {
+        let nonce = nonce_bytes.unwrap_or_default();
+        let auth = guarded(CallbackKind::Auth, || callback(nonce))
+            .map_err(|panic: CallbackPanic| {
+                let error =
+                    ConnectError::Credentials(format!("auth callback panicked: {}", panic.message));
+                *panicked = Some(panic);
+                error
+            })?
             .map_err(|e| ConnectError::Credentials(format!("auth callback failed: {e}")))?;
         if !url_creds {
             connect.user = auth.user;
@@ -255,16 +317,49 @@ mod tests {
 
     #[test]
     fn r27_fill_signs_the_current_nonce() {
-        let opts = ConnectOptions::new().nkey(SEED);
+        let opts = AuthOptions {
+            nkey_seed: Some(SEED.into()),
+            ..AuthOptions::default()
+        };
         let addr = ServerAddr::parse("h:1").unwrap();
         let mut c = ConnectInfo::default();
-        fill(&opts, &addr, Some("n1"), &mut c).unwrap();
+        let mut panicked = None;
+        fill(&opts, &addr, Some("n1"), &mut c, &mut panicked).unwrap();
         let sig1 = c.sig.clone().unwrap();
-        fill(&opts, &addr, Some("n2"), &mut c).unwrap();
+        fill(&opts, &addr, Some("n2"), &mut c, &mut panicked).unwrap();
         assert_ne!(c.sig.unwrap(), sig1);
         assert!(matches!(
-            fill(&opts, &addr, None, &mut ConnectInfo::default()),
+            fill(
+                &opts,
+                &addr,
+                None,
+                &mut ConnectInfo::default(),
+                &mut panicked
+            ),
             Err(ConnectError::Credentials(_))
         ));
+        assert!(panicked.is_none());
+    }
+
+    #[test]
+    fn a_panicking_auth_callback_fails_the_attempt_and_is_reported() {
+        let opts = AuthOptions {
+            callback: Some(Arc::new(|_: &[u8]| -> Result<Auth, String> {
+                panic!("no creds")
+            })),
+            ..AuthOptions::default()
+        };
+        let addr = ServerAddr::parse("h:1").unwrap();
+        let mut panicked = None;
+        let err = fill(
+            &opts,
+            &addr,
+            Some("n"),
+            &mut ConnectInfo::default(),
+            &mut panicked,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("panicked"), "{err}");
+        assert_eq!(panicked.map(|p| p.kind), Some(CallbackKind::Auth));
     }
 }

@@ -180,6 +180,10 @@ pub enum ConnectionError {
     /// Every handle to the client was dropped.
     #[error("all client handles dropped")]
     HandlesDropped,
+    /// A bug in this library stopped the connection (its task panicked); the client is closed.
+    /// Please report it with the message.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ConnectionError {
@@ -232,6 +236,16 @@ pub enum PublishError {
     /// The server does not support headers.
     #[error("the server does not support headers")]
     HeadersNotSupported,
+    /// The control line (op, subject, reply and sizes) would be longer than the server's
+    /// `max_control_line` ([`ConnectOptions::max_control_line`](crate::ConnectOptions::max_control_line)),
+    /// which would make the server close the connection; nothing was sent.
+    #[error("control line of {len} bytes exceeds the server's max_control_line of {limit} bytes")]
+    ControlLineTooLong {
+        /// Length of the control line.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// Disconnected and the reconnect buffer is full or disabled (R63, R64).
     #[error("reconnect buffer full ({limit} bytes)")]
     ReconnectBufferFull {
@@ -269,6 +283,14 @@ pub enum SubscribeError {
     /// The queue group name is not valid.
     #[error("invalid queue group: {0}")]
     InvalidQueueGroup(#[source] SubjectError),
+    /// The SUB line would be longer than the server's `max_control_line`; nothing was sent.
+    #[error("control line of {len} bytes exceeds the server's max_control_line of {limit} bytes")]
+    ControlLineTooLong {
+        /// Length of the control line.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The client is draining (R113: new subscriptions are rejected).
     #[error("connection is draining")]
     Draining,
@@ -366,7 +388,7 @@ pub enum FlushError {
 /// }
 /// # }
 /// ```
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DrainError {
     /// The client was reconnecting; it has been closed instead (R112).

@@ -1,15 +1,11 @@
-//! Connection events, the connection status, and the ordered dispatcher that delivers events to
-//! callbacks and to [`EventStream`]s off the I/O tasks (R82, D6).
+//! Connection events and the connection status. How they reach the application (in order,
+//! complete, bounded) is [`event_stream`](crate::event_stream).
 
 use std::fmt;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use futures_core::Stream;
 use nats_proto::ServerError;
-use tokio::sync::{mpsc, watch};
 
+use crate::callback::CallbackKind;
 use crate::error::{ConnectError, ConnectionError};
 
 /// The connection's state (R90).
@@ -107,6 +103,17 @@ pub enum Event {
         /// The server's error.
         error: ServerError,
     },
+    /// A user callback panicked. The panic was caught (and logged with `tracing` at error
+    /// level); the client goes on as if the callback had not been set for that call: an event
+    /// callback's event is still delivered to every other listener, a reconnect-delay callback
+    /// falls back to the default wait, a server-choice callback to the default rotation, and an
+    /// auth callback fails that connection attempt.
+    CallbackPanicked {
+        /// Which callback.
+        callback: CallbackKind,
+        /// The panic message.
+        message: String,
+    },
     /// The client is closed for good; fires exactly once (R87) and is the last event.
     Closed {
         /// Why it closed.
@@ -135,135 +142,10 @@ impl fmt::Display for Event {
                 write!(f, "slow consumer on subscription {sid}: {dropped} dropped")
             }
             Event::ServerError { error } => write!(f, "{error}"),
+            Event::CallbackPanicked { callback, message } => {
+                write!(f, "{callback} callback panicked: {message}")
+            }
             Event::Closed { reason } => write!(f, "closed: {reason}"),
         }
-    }
-}
-
-/// A user callback for events.
-pub(crate) type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
-
-enum Item {
-    Event(Event),
-    Listen(mpsc::UnboundedSender<Event>),
-}
-
-/// The sending side of the dispatcher, plus the status channel.
-#[derive(Clone)]
-pub(crate) struct Events {
-    queue: mpsc::UnboundedSender<Item>,
-    status: Arc<watch::Sender<Status>>,
-}
-
-impl Events {
-    /// Starts the dispatcher task on the current runtime.
-    pub(crate) fn start(callbacks: Vec<EventCallback>, initial: Status) -> Events {
-        let (queue, rx) = mpsc::unbounded_channel();
-        let (status, _) = watch::channel(initial);
-        tokio::spawn(dispatch(rx, callbacks));
-        Events {
-            queue,
-            status: Arc::new(status),
-        }
-    }
-
-    /// Queues an event; never blocks and never drops (D6).
-    pub(crate) fn emit(&self, event: Event) {
-        tracing::debug!(%event, "connection event");
-        // The dispatcher only stops after Closed, which is the last event emitted.
-        let _ = self.queue.send(Item::Event(event));
-    }
-
-    /// A new stream of every event from now on.
-    pub(crate) fn listen(&self) -> EventStream {
-        let (tx, rx) = mpsc::unbounded_channel();
-        if self.queue.send(Item::Listen(tx)).is_err() {
-            // Closed already: the stream ends at once.
-        }
-        EventStream { rx }
-    }
-
-    pub(crate) fn set_status(&self, status: Status) {
-        self.status.send_if_modified(|s| {
-            if *s == status || *s == Status::Closed {
-                false
-            } else {
-                *s = status;
-                true
-            }
-        });
-    }
-
-    pub(crate) fn status(&self) -> Status {
-        *self.status.borrow()
-    }
-
-    pub(crate) fn watch_status(&self) -> watch::Receiver<Status> {
-        self.status.subscribe()
-    }
-}
-
-async fn dispatch(mut rx: mpsc::UnboundedReceiver<Item>, callbacks: Vec<EventCallback>) {
-    let mut listeners: Vec<mpsc::UnboundedSender<Event>> = Vec::new();
-    while let Some(item) = rx.recv().await {
-        match item {
-            Item::Listen(tx) => listeners.push(tx),
-            Item::Event(event) => {
-                for cb in &callbacks {
-                    cb(&event);
-                }
-                listeners.retain(|l| l.send(event.clone()).is_ok());
-                if matches!(event, Event::Closed { .. }) {
-                    break;
-                }
-            }
-        }
-    }
-}
-
-/// Every connection event from the moment it was created, in order (`Client::events`).
-///
-/// Ends after [`Event::Closed`].
-///
-/// # Examples
-///
-/// ```no_run
-/// # async fn demo(client: nats_client::Client) {
-/// use nats_client::Event;
-/// let mut events = client.events();
-/// while let Some(event) = events.recv().await {
-///     if let Event::Disconnected { error } = &event {
-///         eprintln!("connection lost: {error}");
-///     }
-/// }
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct EventStream {
-    rx: mpsc::UnboundedReceiver<Event>,
-}
-
-impl EventStream {
-    /// The next event, or `None` after `Closed`.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # async fn demo(client: nats_client::Client) {
-    /// let mut events = client.events();
-    /// if let Some(event) = events.recv().await {
-    ///     println!("{event}");
-    /// }
-    /// # }
-    /// ```
-    pub async fn recv(&mut self) -> Option<Event> {
-        self.rx.recv().await
-    }
-}
-
-impl Stream for EventStream {
-    type Item = Event;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.rx.poll_recv(cx)
     }
 }

@@ -55,44 +55,54 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod auth;
+mod callback;
 mod client;
 mod connection;
 mod error;
+mod event_stream;
 mod events;
 mod message;
 mod options;
+mod outbound;
 mod pool;
 mod request;
 mod rng;
 mod server_addr;
 mod shared;
+mod signal;
 mod stats;
 mod subscriber;
+mod subscription;
 mod tls;
+mod view;
 
 pub use bytes::Bytes;
 pub use nats_proto::{
-    HeaderError, HeaderMap, ServerError, ServerErrorKind, ServerInfo, StatusCode, SubjectError,
+    AsSubject, HeaderError, HeaderMap, ServerError, ServerErrorKind, ServerInfo, StatusCode,
+    Subject, SubjectError,
 };
 /// The rustls version used for TLS, for [`ConnectOptions::tls_client_config`].
 pub use rustls;
 
 pub use auth::Auth;
+pub use callback::CallbackKind;
 pub use client::Client;
 pub use error::{
     ConnectError, ConnectionError, DrainError, Error, FlushError, PublishError, RequestError,
     SubscribeError,
 };
-pub use events::{Event, EventStream, Status};
-pub use message::{Message, Subject};
+pub use event_stream::EventStream;
+pub use events::{Event, Status};
+pub use message::Message;
 pub use options::{
     ConnectOptions, ToServerAddrs, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_DRAIN_TIMEOUT,
-    DEFAULT_FLUSH_TIMEOUT, DEFAULT_MAX_PINGS_OUT, DEFAULT_MAX_RECONNECTS, DEFAULT_PENDING_BYTES,
-    DEFAULT_PENDING_MSGS, DEFAULT_PING_INTERVAL, DEFAULT_RECONNECT_BUFFER_SIZE,
-    DEFAULT_RECONNECT_JITTER, DEFAULT_RECONNECT_JITTER_TLS, DEFAULT_RECONNECT_WAIT,
-    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_FLUSH_TIMEOUT, DEFAULT_MAX_CONTROL_LINE, DEFAULT_MAX_PINGS_OUT, DEFAULT_MAX_RECONNECTS,
+    DEFAULT_PENDING_BYTES, DEFAULT_PENDING_MSGS, DEFAULT_PING_INTERVAL,
+    DEFAULT_RECONNECT_BUFFER_SIZE, DEFAULT_RECONNECT_JITTER, DEFAULT_RECONNECT_JITTER_TLS,
+    DEFAULT_RECONNECT_WAIT, DEFAULT_REQUEST_TIMEOUT,
 };
 pub use pool::{PoolServer, ReconnectDelay, ReconnectToServer};
+pub use request::Request;
 pub use server_addr::{ServerAddr, DEFAULT_PORT};
 pub use stats::Statistics;
 pub use subscriber::Subscriber;

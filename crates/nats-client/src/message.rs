@@ -1,123 +1,9 @@
 //! Received messages: subject, reply, headers and payload as zero-copy slices of the read buffer.
 
 use std::fmt;
-use std::ops::Deref;
 
 use bytes::Bytes;
-use nats_proto::{HeaderMap, MsgOp, StatusCode};
-
-/// A subject received from the server: a zero-copy, UTF-8 checked view of the read buffer.
-///
-/// Derefs to `str` and compares with `&str`.
-///
-/// # Examples
-///
-/// ```
-/// use nats_client::Subject;
-///
-/// let s = Subject::from("orders.new");
-/// assert_eq!(s, "orders.new");
-/// assert!(s.starts_with("orders."));
-/// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Subject(Bytes);
-
-impl Subject {
-    /// Wraps server bytes, replacing invalid UTF-8 (which a real server never sends).
-    pub(crate) fn from_wire(bytes: Bytes) -> Subject {
-        // Subjects are nearly always ASCII, and the ASCII check is far cheaper than full UTF-8
-        // validation on short strings.
-        if bytes.is_ascii() {
-            return Subject(bytes);
-        }
-        match std::str::from_utf8(&bytes) {
-            Ok(_) => Subject(bytes),
-            Err(_) => Subject(Bytes::from(
-                String::from_utf8_lossy(&bytes).into_owned().into_bytes(),
-            )),
-        }
-    }
-
-    /// The subject as a string slice.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let subject = nats_client::Subject::from("orders.new");
-    /// assert_eq!(subject.as_str(), "orders.new");
-    /// ```
-    pub fn as_str(&self) -> &str {
-        // The constructors only admit valid UTF-8, so this never takes the fallback.
-        std::str::from_utf8(&self.0).unwrap_or_default()
-    }
-
-    /// The subject's bytes (shared with the read buffer).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let subject = nats_client::Subject::from("orders.new");
-    /// assert_eq!(&subject.as_bytes()[..], b"orders.new");
-    /// ```
-    pub fn as_bytes(&self) -> &Bytes {
-        &self.0
-    }
-}
-
-impl Deref for Subject {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl AsRef<str> for Subject {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl From<&str> for Subject {
-    fn from(s: &str) -> Self {
-        Subject(Bytes::copy_from_slice(s.as_bytes()))
-    }
-}
-
-impl From<String> for Subject {
-    fn from(s: String) -> Self {
-        Subject(Bytes::from(s.into_bytes()))
-    }
-}
-
-impl PartialEq<str> for Subject {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for Subject {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl PartialEq<String> for Subject {
-    fn eq(&self, other: &String) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl fmt::Display for Subject {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for Subject {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
+use nats_proto::{HeaderMap, MsgOp, StatusCode, Subject};
 
 /// A message delivered to a [`Subscriber`](crate::Subscriber) or returned by
 /// [`Client::request`](crate::Client::request).
@@ -131,7 +17,7 @@ impl fmt::Debug for Subject {
 /// if let Some(msg) = sub.next().await {
 ///     println!("{} said {:?}", msg.subject, msg.payload);
 ///     if let Some(reply) = &msg.reply {
-///         client.publish(reply.as_str(), "hello back".into()).await?;
+///         client.publish(reply, "hello back".into()).await?;
 ///     }
 /// }
 /// # Ok(()) }
@@ -157,12 +43,24 @@ impl Message {
     pub(crate) fn from_op(op: MsgOp) -> Message {
         let status = op.headers.as_ref().and_then(HeaderMap::status);
         Message {
-            subject: Subject::from_wire(op.subject),
-            reply: op.reply.map(Subject::from_wire),
+            subject: op.subject,
+            reply: op.reply,
             payload: op.payload,
             headers: op.headers,
             status,
             length: op.wire_len,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_test(subject: &str, payload: Bytes) -> Message {
+        Message {
+            subject: Subject::try_from(subject).unwrap_or_else(|_| Subject::from_static("x")),
+            reply: None,
+            payload,
+            headers: None,
+            status: None,
+            length: 0,
         }
     }
 

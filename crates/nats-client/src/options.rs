@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use nats_proto::ServerInfo;
 
-use crate::auth::{Auth, AuthCallback, CredentialsSource};
-use crate::client::Client;
+use crate::auth::{Auth, AuthOptions, CredentialsSource};
 use crate::error::ConnectError;
-use crate::events::{Event, EventCallback};
+use crate::event_stream::EventCallback;
+use crate::events::Event;
 use crate::pool::{PoolServer, ReconnectDelay, ReconnectToServer};
 use crate::server_addr::{split_url_list, ServerAddr};
 use crate::tls::TlsOptions;
@@ -137,6 +137,16 @@ pub const DEFAULT_PENDING_MSGS: usize = 512 * 1024;
 /// ```
 pub const DEFAULT_PENDING_BYTES: usize = 64 * 1024 * 1024;
 
+/// The default [`ConnectOptions::max_control_line`]: nats-server's default `max_control_line`.
+///
+/// ```
+/// assert_eq!(nats_client::DEFAULT_MAX_CONTROL_LINE, 4096);
+/// ```
+pub const DEFAULT_MAX_CONTROL_LINE: usize = nats_proto::MAX_CONTROL_LINE;
+
+/// The smallest accepted [`ConnectOptions::max_control_line`] (a CONNECT line must fit).
+const MIN_CONTROL_LINE: usize = 256;
+
 /// Builder for a [`Client`]: set options, then `connect`.
 ///
 /// Every setter takes and returns the builder by value. Defaults are nats.go's
@@ -165,12 +175,7 @@ pub struct ConnectOptions {
     pub(crate) echo: bool,
     pub(crate) verbose: bool,
     pub(crate) pedantic: bool,
-    pub(crate) user: Option<String>,
-    pub(crate) pass: Option<String>,
-    pub(crate) token: Option<String>,
-    pub(crate) nkey_seed: Option<String>,
-    pub(crate) credentials: Option<CredentialsSource>,
-    pub(crate) auth_callback: Option<AuthCallback>,
+    pub(crate) auth: AuthOptions,
     pub(crate) tls: TlsOptions,
     pub(crate) allow_reconnect: bool,
     pub(crate) max_reconnects: Option<u32>,
@@ -195,6 +200,7 @@ pub struct ConnectOptions {
     pub(crate) pending_msgs: usize,
     pub(crate) pending_bytes: usize,
     pub(crate) inbox_prefix: String,
+    pub(crate) max_control_line: usize,
     pub(crate) callbacks: Vec<EventCallback>,
 }
 
@@ -205,12 +211,7 @@ impl Default for ConnectOptions {
             echo: true,
             verbose: false,
             pedantic: false,
-            user: None,
-            pass: None,
-            token: None,
-            nkey_seed: None,
-            credentials: None,
-            auth_callback: None,
+            auth: AuthOptions::default(),
             tls: TlsOptions::default(),
             allow_reconnect: true,
             max_reconnects: Some(DEFAULT_MAX_RECONNECTS),
@@ -235,6 +236,7 @@ impl Default for ConnectOptions {
             pending_msgs: DEFAULT_PENDING_MSGS,
             pending_bytes: DEFAULT_PENDING_BYTES,
             inbox_prefix: "_INBOX".to_string(),
+            max_control_line: DEFAULT_MAX_CONTROL_LINE,
             callbacks: Vec::new(),
         }
     }
@@ -309,8 +311,8 @@ impl ConnectOptions {
     /// let opts = nats_client::ConnectOptions::new().user_and_password("alice", "secret");
     /// ```
     pub fn user_and_password(mut self, user: impl Into<String>, pass: impl Into<String>) -> Self {
-        self.user = Some(user.into());
-        self.pass = Some(pass.into());
+        self.auth.user = Some(user.into());
+        self.auth.pass = Some(pass.into());
         self
     }
 
@@ -322,7 +324,7 @@ impl ConnectOptions {
     /// let opts = nats_client::ConnectOptions::new().token("s3cr3t-token");
     /// ```
     pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into());
+        self.auth.token = Some(token.into());
         self
     }
 
@@ -748,7 +750,7 @@ impl ConnectOptions {
     /// # Ok(()) }
     /// ```
     pub fn nkey(mut self, seed: impl Into<String>) -> Self {
-        self.nkey_seed = Some(seed.into());
+        self.auth.nkey_seed = Some(seed.into());
         self
     }
 
@@ -767,7 +769,7 @@ impl ConnectOptions {
     /// # Ok(()) }
     /// ```
     pub fn credentials_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.credentials = Some(CredentialsSource::File(path.into()));
+        self.auth.credentials = Some(CredentialsSource::File(path.into()));
         self
     }
 
@@ -784,7 +786,7 @@ impl ConnectOptions {
     /// # Ok(()) }
     /// ```
     pub fn credentials(mut self, jwt_and_seed: impl Into<String>) -> Self {
-        self.credentials = Some(CredentialsSource::Memory(jwt_and_seed.into()));
+        self.auth.credentials = Some(CredentialsSource::Memory(jwt_and_seed.into()));
         self
     }
 
@@ -811,7 +813,7 @@ impl ConnectOptions {
         mut self,
         callback: impl Fn(&[u8]) -> Result<Auth, String> + Send + Sync + 'static,
     ) -> Self {
-        self.auth_callback = Some(Arc::new(callback));
+        self.auth.callback = Some(Arc::new(callback));
         self
     }
 
@@ -833,63 +835,49 @@ impl ConnectOptions {
         self
     }
 
-    /// Connects to the given servers: a URL, a comma-separated list, or a collection of them.
-    ///
-    /// The first connect tries each server once, in pool order (R7). With
-    /// `retry_on_failed_connect` a failure still returns a client that keeps trying.
-    ///
-    /// # Errors
-    ///
-    /// [`ConnectError::InvalidUrl`] / [`ConnectError::InvalidOptions`] for bad input (always,
-    /// R110); otherwise [`ConnectError::NoServers`] when every server refused, or the last
-    /// server's error (e.g. an auth error, R8).
+    /// The longest control line the server accepts: its `max_control_line` setting (default
+    /// 4096 bytes, the server's default). A publish or subscription whose control line (`PUB`
+    /// with subject, reply and size; `SUB` with subject and queue group) would be longer is
+    /// refused locally with a typed error, instead of the server closing the connection; the
+    /// server's own control lines (`MSG`) are accepted up to this length. `INFO` has its own,
+    /// larger limit (1 MiB) for large clusters.
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), nats_client::ConnectError> {
-    /// let client = nats_client::ConnectOptions::new()
-    ///     .name("orders")
-    ///     .connect("nats://a:4222,nats://b:4222")
-    ///     .await?;
-    /// # Ok(()) }
     /// ```
-    pub async fn connect<S: ToServerAddrs>(self, servers: S) -> Result<Client, ConnectError> {
-        let addrs = servers.to_server_addrs()?;
-        self.validate()?;
-        Client::connect_with(self, addrs).await
+    /// // The server runs with `max_control_line: 16384`.
+    /// let opts = nats_client::ConnectOptions::new().max_control_line(16 * 1024);
+    /// ```
+    pub fn max_control_line(mut self, bytes: usize) -> Self {
+        self.max_control_line = bytes;
+        self
     }
 
-    fn validate(&self) -> Result<(), ConnectError> {
+    /// Checks the options against each other (R110); `connect` calls it first.
+    pub(crate) fn validate(&self) -> Result<(), ConnectError> {
         if self.connection_timeout.is_zero() {
             return Err(ConnectError::InvalidOptions(
                 "connection_timeout must be greater than zero".into(),
             ));
         }
-        let methods = [
-            ("user_and_password", self.user.is_some()),
-            ("token", self.token.is_some()),
-            ("nkey", self.nkey_seed.is_some()),
-            ("credentials", self.credentials.is_some()),
-            ("auth_callback", self.auth_callback.is_some()),
-        ];
-        let set: Vec<&str> = methods
-            .iter()
-            .filter(|(_, on)| *on)
-            .map(|(name, _)| *name)
-            .collect();
+        if self.max_control_line < MIN_CONTROL_LINE {
+            return Err(ConnectError::InvalidOptions(format!(
+                "max_control_line must be at least {MIN_CONTROL_LINE} bytes"
+            )));
+        }
+        let set = self.auth.methods();
         if set.len() > 1 {
             return Err(ConnectError::InvalidOptions(format!(
                 "conflicting authentication options: set only one of {}",
                 set.join(", ")
             )));
         }
-        if let Some(seed) = &self.nkey_seed {
+        if let Some(seed) = &self.auth.nkey_seed {
             if nkeys::KeyPair::from_seed(seed.trim()).is_err() {
                 return Err(ConnectError::InvalidOptions("invalid NKey seed".into()));
             }
         }
-        if let Some(CredentialsSource::Memory(text)) = &self.credentials {
+        if let Some(CredentialsSource::Memory(text)) = &self.auth.credentials {
             let (_, seed) = crate::auth::parse_credentials(text)
                 .map_err(|_| ConnectError::InvalidOptions("invalid credentials".into()))?;
             if nkeys::KeyPair::from_seed(&seed).is_err() {
@@ -912,18 +900,9 @@ impl ConnectOptions {
 
 impl fmt::Debug for ConnectOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
         f.debug_struct("ConnectOptions")
             .field("name", &self.name)
-            .field("user", &self.user)
-            .field("pass", &redacted(&self.pass))
-            .field("token", &redacted(&self.token))
-            .field("nkey", &redacted(&self.nkey_seed))
-            .field("credentials", &self.credentials)
-            .field(
-                "auth_callback",
-                &self.auth_callback.as_ref().map(|_| "<callback>"),
-            )
+            .field("auth", &self.auth)
             .field("tls", &self.tls)
             .field("allow_reconnect", &self.allow_reconnect)
             .field("max_reconnects", &self.max_reconnects)
@@ -940,6 +919,7 @@ impl fmt::Debug for ConnectOptions {
             .field("ignore_auth_error_abort", &self.ignore_auth_error_abort)
             .field("require_tls", &self.require_tls)
             .field("lame_duck_reconnect", &self.lame_duck_reconnect)
+            .field("max_control_line", &self.max_control_line)
             .finish_non_exhaustive()
     }
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use nats_proto::{ServerErrorKind, ServerInfo};
 
+use crate::callback::{guarded, CallbackKind, CallbackPanic};
 use crate::rng::Rng;
 use crate::server_addr::ServerAddr;
 
@@ -286,13 +287,21 @@ impl ServerPool {
     /// Replaces the pool (R107): counters and auth memory survive for servers in both, the set
     /// of seen URLs is reset.
     pub(crate) fn replace(&mut self, servers: Vec<ServerAddr>) {
+        let entries = ServerPool::replaced(&self.entries, servers);
+        self.seen = entries.iter().map(|e| e.addr.key()).collect();
+        self.entries = entries;
+    }
+
+    /// The entries `replace` makes of `servers`, given the current ones (pure, so a handle can
+    /// show the new pool at once).
+    pub(crate) fn replaced(current: &[PoolServer], servers: Vec<ServerAddr>) -> Vec<PoolServer> {
         let mut entries = Vec::with_capacity(servers.len());
         for addr in servers {
             let key = addr.key();
             if entries.iter().any(|e: &PoolServer| e.addr.key() == key) {
                 continue;
             }
-            let old = self.entries.iter().find(|e| e.addr.key() == key);
+            let old = current.iter().find(|e| e.addr.key() == key);
             entries.push(PoolServer {
                 attempts: old.map_or(0, |o| o.attempts),
                 did_connect: old.is_some_and(|o| o.did_connect),
@@ -301,8 +310,7 @@ impl ServerPool {
                 addr,
             });
         }
-        self.seen = entries.iter().map(|e| e.addr.key()).collect();
-        self.entries = entries;
+        entries
     }
 
     /// Switches every entry to TLS (R6).
@@ -323,18 +331,39 @@ pub(crate) struct DelayPolicy {
     pub(crate) custom: Option<ReconnectDelay>,
 }
 
+impl fmt::Debug for DelayPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DelayPolicy")
+            .field("wait", &self.wait)
+            .field("jitter", &self.jitter)
+            .field("jitter_tls", &self.jitter_tls)
+            .field("tls", &self.tls)
+            .field("custom", &self.custom.as_ref().map(|_| "<callback>"))
+            .finish()
+    }
+}
+
 impl DelayPolicy {
-    /// The sleep due before pass number `pass` (1, 2, 3…).
-    pub(crate) fn delay(&self, pass: u32, rng: &mut Rng) -> Duration {
+    /// The sleep due before pass number `pass` (1, 2, 3…). A panicking custom delay callback
+    /// is reported in `panicked` and the default wait plus jitter is used instead.
+    pub(crate) fn delay(
+        &self,
+        pass: u32,
+        rng: &mut Rng,
+        panicked: &mut Option<CallbackPanic>,
+    ) -> Duration {
         if let Some(custom) = &self.custom {
-            return custom(pass);
+            match guarded(CallbackKind::ReconnectDelay, || custom(pass)) {
+                Ok(delay) => return delay,
+                Err(panic) => *panicked = Some(panic),
+            }
         }
         let bound = if self.tls {
             self.jitter_tls
         } else {
             self.jitter
         };
-        self.wait + rng.duration_below(bound)
+        self.wait.saturating_add(rng.duration_below(bound))
     }
 }
 
@@ -358,14 +387,17 @@ impl Backoff {
         self.skip_once = true;
     }
 
-    /// The deadline before the next dial, given the pool size at that moment.
+    /// The deadline before the next dial, given the pool size at that moment. `None` means
+    /// never (a delay too large to add to `now`, e.g. `Duration::MAX`): only `force_reconnect`
+    /// or `close` end that wait.
     pub(crate) fn next_deadline(
         &mut self,
         now: Instant,
         pool_len: usize,
         policy: &DelayPolicy,
         rng: &mut Rng,
-    ) -> Instant {
+        panicked: &mut Option<CallbackPanic>,
+    ) -> Option<Instant> {
         let do_sleep = self.index + 1 >= pool_len;
         if do_sleep {
             self.index = 0;
@@ -373,14 +405,14 @@ impl Backoff {
             self.index += 1;
         }
         if !do_sleep {
-            return now;
+            return Some(now);
         }
         self.passes = self.passes.saturating_add(1);
-        let delay = policy.delay(self.passes, rng);
+        let delay = policy.delay(self.passes, rng, panicked);
         if std::mem::take(&mut self.skip_once) {
-            return now;
+            return Some(now);
         }
-        now + delay
+        now.checked_add(delay)
     }
 }
 
@@ -495,18 +527,27 @@ mod tests {
         let mut rng = Rng::with_seed(0);
         let mut b = Backoff::new();
         // three servers: two immediate dials, then a sleep
-        assert_eq!(b.next_deadline(now, 3, &pol, &mut rng), now);
-        assert_eq!(b.next_deadline(now, 3, &pol, &mut rng), now);
         assert_eq!(
-            b.next_deadline(now, 3, &pol, &mut rng),
+            b.next_deadline(now, 3, &pol, &mut rng, &mut None).unwrap(),
+            now
+        );
+        assert_eq!(
+            b.next_deadline(now, 3, &pol, &mut rng, &mut None).unwrap(),
+            now
+        );
+        assert_eq!(
+            b.next_deadline(now, 3, &pol, &mut rng, &mut None).unwrap(),
             now + Duration::from_millis(100)
         );
-        assert_eq!(b.next_deadline(now, 3, &pol, &mut rng), now);
+        assert_eq!(
+            b.next_deadline(now, 3, &pol, &mut rng, &mut None).unwrap(),
+            now
+        );
         // one server: every attempt waits, the first included
         let mut b = Backoff::new();
         for _ in 0..3 {
             assert_eq!(
-                b.next_deadline(now, 1, &pol, &mut rng),
+                b.next_deadline(now, 1, &pol, &mut rng, &mut None).unwrap(),
                 now + Duration::from_millis(100)
             );
         }
@@ -518,13 +559,19 @@ mod tests {
         let mut rng = Rng::with_seed(9);
         let mut pol = policy(100, 50);
         for _ in 0..200 {
-            let d = Backoff::new().next_deadline(now, 1, &pol, &mut rng) - now;
+            let d = Backoff::new()
+                .next_deadline(now, 1, &pol, &mut rng, &mut None)
+                .unwrap()
+                - now;
             assert!(d >= Duration::from_millis(100) && d < Duration::from_millis(150));
         }
         pol.tls = true;
         let mut beyond_plain = false;
         for _ in 0..200 {
-            let d = Backoff::new().next_deadline(now, 1, &pol, &mut rng) - now;
+            let d = Backoff::new()
+                .next_deadline(now, 1, &pol, &mut rng, &mut None)
+                .unwrap()
+                - now;
             assert!(d >= Duration::from_millis(100) && d < Duration::from_millis(600));
             beyond_plain |= d >= Duration::from_millis(150);
         }
@@ -545,11 +592,39 @@ mod tests {
         let mut b = Backoff::new();
         for n in 1..=4u64 {
             assert_eq!(
-                b.next_deadline(now, 1, &pol, &mut rng),
+                b.next_deadline(now, 1, &pol, &mut rng, &mut None).unwrap(),
                 now + Duration::from_millis(n)
             );
         }
         assert_eq!(*calls.lock().unwrap(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_panicking_or_huge_custom_delay_never_panics_the_loop() {
+        let now = Instant::now();
+        let mut rng = Rng::with_seed(0);
+        let mut pol = policy(100, 0);
+        pol.custom = Some(Arc::new(|_| panic!("delay callback bug")));
+        let mut panicked = None;
+        let at = Backoff::new().next_deadline(now, 1, &pol, &mut rng, &mut panicked);
+        assert_eq!(
+            at,
+            Some(now + Duration::from_millis(100)),
+            "default wait instead"
+        );
+        assert_eq!(panicked.map(|p| p.kind), Some(CallbackKind::ReconnectDelay));
+        pol.custom = Some(Arc::new(|_| Duration::MAX));
+        assert_eq!(
+            Backoff::new().next_deadline(now, 1, &pol, &mut rng, &mut None),
+            None
+        );
+        let mut huge = policy(0, 0);
+        huge.wait = Duration::MAX;
+        huge.jitter = Duration::MAX;
+        assert_eq!(
+            Backoff::new().next_deadline(now, 1, &huge, &mut rng, &mut None),
+            None
+        );
     }
 
     #[test]
@@ -559,9 +634,12 @@ mod tests {
         let mut rng = Rng::with_seed(0);
         let mut b = Backoff::new();
         b.skip_next_wait();
-        assert_eq!(b.next_deadline(now, 1, &pol, &mut rng), now);
         assert_eq!(
-            b.next_deadline(now, 1, &pol, &mut rng),
+            b.next_deadline(now, 1, &pol, &mut rng, &mut None).unwrap(),
+            now
+        );
+        assert_eq!(
+            b.next_deadline(now, 1, &pol, &mut rng, &mut None).unwrap(),
             now + Duration::from_millis(100)
         );
     }

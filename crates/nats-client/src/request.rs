@@ -15,8 +15,12 @@ use std::time::Duration;
 use tokio::sync::{oneshot, Notify, OnceCell};
 use tokio::time::Instant;
 
+use bytes::Bytes;
+use nats_proto::HeaderMap;
+
 use crate::error::RequestError;
 use crate::message::Message;
+use crate::signal::DriverSignal;
 
 type Reply = Result<Message, RequestError>;
 
@@ -30,11 +34,16 @@ pub(crate) struct RequestMux {
     /// Wakes the sweeper: a deadline earlier than the one it sleeps until, or close.
     sweeper_wake: Notify,
     sweeper_started: AtomicBool,
+    /// Set while the client drains: a request finishing wakes the driver, which waits for the
+    /// requests in flight before it closes (R113).
+    draining: AtomicBool,
+    driver: Arc<DriverSignal>,
 }
 
 struct Waiter {
     tx: oneshot::Sender<Reply>,
-    deadline: Instant,
+    /// `None`: never times out (a timeout too large to add to now, e.g. `Duration::MAX`).
+    deadline: Option<Instant>,
     timeout: Duration,
 }
 
@@ -46,8 +55,17 @@ struct Pending {
     closed: bool,
 }
 
+impl std::fmt::Debug for RequestMux {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestMux")
+            .field("prefix", &self.prefix)
+            .field("in_flight", &self.in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
 impl RequestMux {
-    pub(crate) fn new(inbox_prefix: &str, random: String) -> RequestMux {
+    pub(crate) fn new(inbox_prefix: &str, random: String, driver: Arc<DriverSignal>) -> RequestMux {
         RequestMux {
             prefix: format!("{inbox_prefix}.{random}."),
             sid: OnceCell::new(),
@@ -55,6 +73,19 @@ impl RequestMux {
             pending: Mutex::new(Pending::default()),
             sweeper_wake: Notify::new(),
             sweeper_started: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+            driver,
+        }
+    }
+
+    /// From now on a finishing request wakes the driver (the drain waits for them).
+    pub(crate) fn set_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    fn finished(&self) {
+        if self.draining.load(Ordering::Acquire) {
+            self.driver.wake();
         }
     }
 
@@ -79,7 +110,7 @@ impl RequestMux {
         }
         let token = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout);
         let rearm = {
             let mut pending = self.lock();
             pending.waiters.insert(
@@ -90,7 +121,7 @@ impl RequestMux {
                     timeout,
                 },
             );
-            pending.armed.is_none_or(|armed| deadline < armed)
+            deadline.is_some_and(|d| pending.armed.is_none_or(|armed| d < armed))
         };
         if rearm {
             self.sweeper_wake.notify_one();
@@ -149,19 +180,23 @@ impl RequestMux {
             let due: Vec<u64> = pending
                 .waiters
                 .iter()
-                .filter(|(_, w)| w.deadline <= now)
+                .filter(|(_, w)| w.deadline.is_some_and(|d| d <= now))
                 .map(|(token, _)| *token)
                 .collect();
             let expired: Vec<Waiter> = due
                 .iter()
                 .filter_map(|token| pending.waiters.remove(token))
                 .collect();
-            let next = pending.waiters.values().map(|w| w.deadline).min();
+            let next = pending.waiters.values().filter_map(|w| w.deadline).min();
             pending.armed = next;
             (expired, next)
         };
+        let any = !expired.is_empty();
         for waiter in expired {
             let _ = waiter.tx.send(Err(RequestError::TimedOut(waiter.timeout)));
+        }
+        if any {
+            self.finished();
         }
         Ok(next)
     }
@@ -197,6 +232,86 @@ pub(crate) struct PendingGuard {
 impl Drop for PendingGuard {
     fn drop(&mut self) {
         self.mux.lock().waiters.remove(&self.token);
+        self.mux.finished();
+    }
+}
+
+/// A request with its options, for [`Client::send_request`](crate::Client::send_request):
+/// payload, headers and timeout together.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(client: nats_client::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use nats_client::{HeaderMap, Request};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("Trace-Id", "abc123")?;
+/// let request = Request::new()
+///     .payload("ping".into())
+///     .headers(headers)
+///     .timeout(Duration::from_millis(500));
+/// let reply = client.send_request("svc.echo", request).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct Request {
+    pub(crate) payload: Bytes,
+    pub(crate) headers: Option<HeaderMap>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl Request {
+    /// An empty request with the client's default timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let request = nats_client::Request::new();
+    /// ```
+    pub fn new() -> Request {
+        Request::default()
+    }
+
+    /// The payload (default: empty).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let request = nats_client::Request::new().payload("hello".into());
+    /// ```
+    pub fn payload(mut self, payload: Bytes) -> Request {
+        self.payload = payload;
+        self
+    }
+
+    /// Headers to send with it (HPUB).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let request = nats_client::Request::new().headers(nats_client::HeaderMap::new());
+    /// ```
+    pub fn headers(mut self, headers: HeaderMap) -> Request {
+        self.headers = Some(headers);
+        self
+    }
+
+    /// How long to wait for the reply, instead of the client's
+    /// [`request_timeout`](crate::ConnectOptions::request_timeout). `Duration::MAX` waits for
+    /// ever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let request = nats_client::Request::new().timeout(Duration::from_secs(1));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Request {
+        self.timeout = Some(timeout);
+        self
     }
 }
 
@@ -204,22 +319,14 @@ impl Drop for PendingGuard {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     fn reply(subject: &str) -> Message {
-        Message {
-            subject: subject.into(),
-            reply: None,
-            payload: Bytes::from_static(b"ok"),
-            headers: None,
-            status: None,
-            length: 0,
-        }
+        Message::for_test(subject, Bytes::from_static(b"ok"))
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_sweeper_fails_requests_at_their_own_deadline() {
-        let mux = Arc::new(RequestMux::new("_INBOX", "t".into()));
+        let mux = Arc::new(RequestMux::new("_INBOX", "t".into(), Arc::default()));
         let (_a, rx_long, _ga) = mux.register(Duration::from_secs(10));
         let (_b, rx_short, _gb) = mux.register(Duration::from_millis(100));
         let start = Instant::now();
@@ -239,7 +346,7 @@ mod tests {
 
     #[tokio::test]
     async fn routes_by_token_and_cleans_up() {
-        let mux = Arc::new(RequestMux::new("_INBOX", "abc".into()));
+        let mux = Arc::new(RequestMux::new("_INBOX", "abc".into(), Arc::default()));
         assert_eq!(mux.wildcard(), "_INBOX.abc.*");
         let (subj, rx, guard) = mux.register(Duration::from_secs(10));
         let (_subj2, _rx2, guard2) = mux.register(Duration::from_secs(10));
@@ -257,9 +364,21 @@ mod tests {
         mux.complete(reply("other.subject"));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_timeout_of_duration_max_never_expires_and_never_panics() {
+        let mux = Arc::new(RequestMux::new("_INBOX", "m".into(), Arc::default()));
+        let (_s, mut rx, _g) = mux.register(Duration::MAX);
+        let (_s2, rx2, _g2) = mux.register(Duration::from_millis(5));
+        assert!(matches!(rx2.await.unwrap(), Err(RequestError::TimedOut(_))));
+        tokio::time::advance(Duration::from_secs(365 * 24 * 3600)).await;
+        assert!(rx.try_recv().is_err(), "still waiting");
+        mux.close(&RequestError::Closed);
+        assert!(matches!(rx.await.unwrap(), Err(RequestError::Closed)));
+    }
+
     #[tokio::test]
     async fn fail_all_releases_waiters() {
-        let mux = Arc::new(RequestMux::new("_INBOX", "x".into()));
+        let mux = Arc::new(RequestMux::new("_INBOX", "x".into(), Arc::default()));
         let (_s, rx, _g) = mux.register(Duration::from_secs(10));
         mux.fail_all(&RequestError::Closed);
         assert!(matches!(rx.await.unwrap(), Err(RequestError::Closed)));

@@ -1,174 +1,68 @@
-//! The state one client's handles and tasks share. Each piece has one owner for writes: the
-//! supervisor owns the life cycle (status, pool, server info), the reader owns dispatch, the
-//! handles append to the write buffer and the subscription table.
+//! [`Shared`]: the client-lifetime state every handle and the driver hold. Each part has one
+//! writer for each kind of change:
+//!
+//! | part | written by | read by |
+//! |---|---|---|
+//! | `options` | nobody (fixed at connect) | everyone |
+//! | `queue` | handles append; the state machine sets the phase; the driver takes batches | driver |
+//! | `view` | the state machine only | handles (snapshots) |
+//! | `requests` | handles add and remove their entries; the driver completes them | handles |
+//! | `events` | the driver emits | event streams, callback task |
+//! | `counters` | the driver (in), the queue (out) | `statistics()` |
+//!
+//! The subscription table and everything per connection (transport, parser, ping counters,
+//! timers, pool, back-off) belong to the state machine alone (`connection::machine`).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use nats_proto::{ServerError, ServerInfo};
-use tokio::sync::{mpsc, oneshot, Notify};
-
-use crate::connection::buffer::WriteBuffer;
-use crate::error::ConnectionError;
-use crate::events::{Event, Events};
+use crate::event_stream::EventHub;
 use crate::options::ConnectOptions;
-use crate::pool::ServerPool;
+use crate::outbound::WriteQueue;
+use crate::pool::PoolServer;
 use crate::request::RequestMux;
 use crate::rng::Rng;
-use crate::server_addr::ServerAddr;
+use crate::signal::DriverSignal;
 use crate::stats::Counters;
-use crate::subscriber::SubTable;
+use crate::view::View;
 
-/// Requests to the supervisor (rare control operations; never on the publish path).
 #[derive(Debug)]
-pub(crate) enum Command {
-    /// Close for good with this reason; the sender is dropped once `Closed` was emitted.
-    Close {
-        reason: ConnectionError,
-        done: oneshot::Sender<()>,
-    },
-    /// Drop the connection and reconnect, first attempt without waiting (R103, R105).
-    ForceReconnect,
-    /// The server announced lame-duck mode and `lame_duck_reconnect` is set.
-    LameDuck,
-    /// Every `Client` handle is gone.
-    HandlesDropped,
-}
-
 pub(crate) struct Shared {
-    pub(crate) options: ConnectOptions,
-    pub(crate) write: WriteBuffer,
-    subs: Mutex<SubTable>,
+    pub(crate) options: Arc<ConnectOptions>,
+    pub(crate) queue: WriteQueue,
+    pub(crate) view: View,
     pub(crate) requests: Arc<RequestMux>,
-    pub(crate) events: Events,
+    pub(crate) events: Arc<EventHub>,
     pub(crate) counters: Counters,
-    info: RwLock<Arc<ServerInfo>>,
-    /// The last server's `max_payload`, kept while disconnected (R69).
-    pub(crate) max_payload: AtomicUsize,
-    pub(crate) headers_supported: AtomicBool,
-    pool: Mutex<ServerPool>,
-    connected: Mutex<Option<ServerAddr>>,
-    pub(crate) commands: mpsc::UnboundedSender<Command>,
-    /// Set by `drain()`: a lost connection then closes instead of reconnecting (R36).
-    pub(crate) draining: AtomicBool,
-    /// Signalled when a draining subscription's queue empties or its subscriber goes away.
-    pub(crate) drain_progress: Notify,
-    closed_reason: Mutex<Option<ConnectionError>>,
+    pub(crate) driver: Arc<DriverSignal>,
+    /// The next subscription id (handles allocate sids without asking the driver).
+    pub(crate) next_sid: AtomicU64,
+    /// For inbox names (`new_inbox`): the handles' own generator.
     rng: Mutex<Rng>,
 }
 
-fn recover<T>(r: std::sync::LockResult<MutexGuard<'_, T>>) -> MutexGuard<'_, T> {
-    r.unwrap_or_else(|p| p.into_inner())
-}
-
 impl Shared {
-    pub(crate) fn new(
-        options: ConnectOptions,
-        pool: ServerPool,
-        events: Events,
-        commands: mpsc::UnboundedSender<Command>,
-        mut rng: Rng,
-    ) -> Shared {
-        let requests = Arc::new(RequestMux::new(&options.inbox_prefix, rng.base62(22)));
+    pub(crate) fn new(options: Arc<ConnectOptions>, pool: Vec<PoolServer>, mut rng: Rng) -> Shared {
+        let driver = Arc::new(DriverSignal::default());
+        let requests = Arc::new(RequestMux::new(
+            &options.inbox_prefix,
+            rng.base62(22),
+            Arc::clone(&driver),
+        ));
         Shared {
-            write: WriteBuffer::new(options.reconnect_buffer_size),
-            subs: Mutex::new(SubTable::default()),
+            queue: WriteQueue::new(options.reconnect_buffer_size, Arc::clone(&driver)),
+            view: View::new(pool),
             requests,
-            events,
+            events: Arc::new(EventHub::default()),
             counters: Counters::default(),
-            info: RwLock::new(Arc::new(ServerInfo::default())),
-            max_payload: AtomicUsize::new(usize::MAX),
-            headers_supported: AtomicBool::new(true),
-            pool: Mutex::new(pool),
-            connected: Mutex::new(None),
-            commands,
-            draining: AtomicBool::new(false),
-            drain_progress: Notify::new(),
-            closed_reason: Mutex::new(None),
+            driver,
+            next_sid: AtomicU64::new(1),
             rng: Mutex::new(rng),
             options,
         }
     }
 
-    /// The subscription table lock ("subscriptions"). Order: subscriptions, then write buffer.
-    pub(crate) fn subs(&self) -> MutexGuard<'_, SubTable> {
-        recover(self.subs.lock())
-    }
-
-    /// The pool lock ("server pool"): never held across I/O or a callback.
-    pub(crate) fn pool(&self) -> MutexGuard<'_, ServerPool> {
-        recover(self.pool.lock())
-    }
-
     pub(crate) fn rng(&self) -> MutexGuard<'_, Rng> {
-        recover(self.rng.lock())
-    }
-
-    pub(crate) fn info(&self) -> Arc<ServerInfo> {
-        Arc::clone(&self.info.read().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    pub(crate) fn connected_addr(&self) -> Option<ServerAddr> {
-        recover(self.connected.lock()).clone()
-    }
-
-    pub(crate) fn set_connected_addr(&self, addr: Option<ServerAddr>) {
-        *recover(self.connected.lock()) = addr;
-    }
-
-    pub(crate) fn closed_reason(&self) -> Option<ConnectionError> {
-        recover(self.closed_reason.lock()).clone()
-    }
-
-    pub(crate) fn set_closed_reason(&self, reason: ConnectionError) {
-        recover(self.closed_reason.lock()).get_or_insert(reason);
-    }
-
-    /// Applies a server INFO (R95–R102). `initial` is the INFO of the very first connection,
-    /// which raises no discovery or lame-duck event (R96, R102).
-    pub(crate) fn apply_info(&self, info: ServerInfo, initial: bool) {
-        let lame_duck = info.ldm;
-        if !self.options.ignore_discovered_servers {
-            let new = {
-                let mut rng = self.rng();
-                self.pool().apply_connect_urls(&info.connect_urls, &mut rng)
-            };
-            if !new.is_empty() && !initial {
-                self.events.emit(Event::DiscoveredServers);
-            }
-        }
-        if info.max_payload > 0 {
-            self.max_payload.store(info.max_payload, Ordering::Relaxed);
-        }
-        self.headers_supported
-            .store(info.headers, Ordering::Relaxed);
-        *self.info.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(info);
-        if lame_duck && !initial {
-            self.events.emit(Event::LameDuckMode);
-            if self.options.lame_duck_reconnect.is_some() {
-                let _ = self.commands.send(Command::LameDuck);
-            }
-        }
-    }
-
-    /// A `-ERR` on a live connection. `Ok` when the connection stays up (R51, R46: auth errors
-    /// are reported and remembered; the server closes the socket itself), otherwise the cause
-    /// that ends the connection.
-    pub(crate) fn server_error(&self, error: ServerError) -> Result<(), ConnectionError> {
-        if error.is_connection_kept() {
-            self.events.emit(Event::ServerError { error });
-            return Ok(());
-        }
-        if error.is_auth_error() {
-            if let Some(addr) = self.connected_addr() {
-                self.pool().record_auth_error(&addr, error.kind());
-            }
-            self.events.emit(Event::ServerError { error });
-            return Ok(());
-        }
-        if matches!(error.kind(), nats_proto::ServerErrorKind::StaleConnection) {
-            return Err(ConnectionError::StaleConnection);
-        }
-        Err(ConnectionError::Server(error))
+        self.rng.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

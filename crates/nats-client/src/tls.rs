@@ -11,9 +11,7 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
@@ -175,7 +173,8 @@ pub(crate) fn server_name(addr: &ServerAddr) -> Result<ServerName<'static>, Conn
         .map_err(|e| ConnectError::Tls(format!("invalid TLS server name {name:?}: {e}")))
 }
 
-/// Performs the client side of the TLS handshake over `io`.
+/// Performs the client side of the TLS handshake over `io`. The configuration is built for
+/// this attempt (R27) on a blocking thread, since it reads certificate and key files.
 pub(crate) async fn upgrade<S>(
     opts: &TlsOptions,
     addr: &ServerAddr,
@@ -184,7 +183,10 @@ pub(crate) async fn upgrade<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let config = client_config(opts)?;
+    let tls = opts.clone();
+    let config = tokio::task::spawn_blocking(move || client_config(&tls))
+        .await
+        .map_err(|e| ConnectError::Tls(format!("loading the TLS configuration failed: {e}")))??;
     let name = server_name(addr)?;
     TlsConnector::from(config)
         .connect(name, io)
@@ -208,59 +210,6 @@ fn handshake_error(e: io::Error) -> ConnectError {
                 .into(),
         ),
         None => ConnectError::Tls(format!("handshake failed: {e}")),
-    }
-}
-
-/// Write half of a TLS stream that never leaves encrypted bytes behind in the session.
-///
-/// tokio-rustls may accept plaintext and keep the records it could not yet send; the writer
-/// task never flushes, so the tail would wait for the next write. Here a write completes only
-/// once its records reached the socket: if flushing would block, the accepted byte count is
-/// kept and returned by the next call after the flush finished (the writer retries the same
-/// bytes).
-pub(crate) struct FlushingWriter<W> {
-    inner: W,
-    unflushed: Option<usize>,
-}
-
-impl<W> FlushingWriter<W> {
-    pub(crate) fn new(inner: W) -> Self {
-        FlushingWriter {
-            inner,
-            unflushed: None,
-        }
-    }
-}
-
-impl<W: AsyncWrite + Unpin> AsyncWrite for FlushingWriter<W> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        if let Some(n) = this.unflushed {
-            std::task::ready!(Pin::new(&mut this.inner).poll_flush(cx))?;
-            this.unflushed = None;
-            return Poll::Ready(Ok(n.min(buf.len())));
-        }
-        let n = std::task::ready!(Pin::new(&mut this.inner).poll_write(cx, buf))?;
-        match Pin::new(&mut this.inner).poll_flush(cx) {
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(n)),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => {
-                this.unflushed = Some(n);
-                Poll::Pending
-            }
-        }
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

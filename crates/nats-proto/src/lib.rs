@@ -51,9 +51,11 @@ pub use encoder::{
 pub use error::ParseError;
 pub use headers::{HeaderError, HeaderMap, StatusCode};
 pub use info::{ConnectInfo, ServerInfo};
-pub use parser::{MsgOp, Parser, ServerOp, DEFAULT_MAX_PAYLOAD_LIMIT, MAX_CONTROL_LINE};
+pub use parser::{
+    MsgOp, Parser, ServerOp, DEFAULT_MAX_PAYLOAD_LIMIT, MAX_CONTROL_LINE, MAX_INFO_LINE,
+};
 pub use server_error::{ServerError, ServerErrorKind};
 pub use subject::{
-    validate_publish_subject, validate_queue_group, validate_subscribe_subject, Subject,
+    validate_publish_subject, validate_queue_group, validate_subscribe_subject, AsSubject, Subject,
     SubjectError, SubjectFilter, MAX_SUBJECT_LEN,
 };

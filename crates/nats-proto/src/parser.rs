@@ -11,8 +11,8 @@
 //!
 //! Lines may end in CRLF or, leniently, in a bare LF. A payload must be followed by exactly CRLF.
 //! Op names are matched case-insensitively; arguments are separated by runs of spaces and tabs.
-//! Subject, reply and payload are zero-copy [`Bytes`] slices of the read buffer; subjects are not
-//! UTF-8 validated here.
+//! Subject, reply and payload are zero-copy [`Bytes`] slices of the read buffer; subjects become
+//! [`Subject`]s after a cheap UTF-8 (usually ASCII) check.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -20,10 +20,18 @@ use crate::error::{unknown_op, ParseError};
 use crate::headers::HeaderMap;
 use crate::info::ServerInfo;
 use crate::server_error::ServerError;
+use crate::subject::Subject;
 
-/// The longest control line accepted, without its line terminator: the server's
-/// `MAX_CONTROL_LINE_SIZE` (spec D.3).
+/// The longest control line accepted by default, without its line terminator: the server's
+/// default `max_control_line` (spec D.3). [`Parser::with_max_control_line`] changes it.
 pub const MAX_CONTROL_LINE: usize = 4096;
+
+/// The longest `INFO` line accepted, without its line terminator. `INFO` is not bound by the
+/// control-line limit: a large cluster's `connect_urls` (and, on newer servers, its websocket
+/// URLs) easily pass 4 KiB — 64 KiB holds roughly 2,500 advertised URLs — and one INFO per
+/// connection (plus the rare update) is not a memory concern at 1 MiB, while an endless line
+/// from a broken peer still ends in a typed error.
+pub const MAX_INFO_LINE: usize = 1024 * 1024;
 
 /// The default limit on a declared `MSG`/`HMSG` size: the server's largest configurable
 /// `max_payload` (64 MiB) plus 64 KiB of slack for a header block.
@@ -68,9 +76,9 @@ pub enum ServerOp {
 ///
 /// let mut buf = BytesMut::from(&b"MSG foo.bar 9 _INBOX.1 5\r\nhello\r\n"[..]);
 /// let Some(ServerOp::Msg(msg)) = Parser::new().parse(&mut buf)? else { panic!() };
-/// assert_eq!(&msg.subject[..], b"foo.bar");
+/// assert_eq!(msg.subject, "foo.bar");
 /// assert_eq!(msg.sid, 9);
-/// assert_eq!(msg.reply.as_deref(), Some(&b"_INBOX.1"[..]));
+/// assert_eq!(msg.reply.as_deref(), Some("_INBOX.1"));
 /// assert_eq!(&msg.payload[..], b"hello");
 /// assert_eq!(msg.headers, None);
 /// assert_eq!(msg.wire_len, 33);
@@ -78,12 +86,12 @@ pub enum ServerOp {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct MsgOp {
-    /// The concrete subject (zero-copy; not UTF-8 validated).
-    pub subject: Bytes,
+    /// The concrete subject (zero-copy).
+    pub subject: Subject,
     /// The subscription id.
     pub sid: u64,
     /// The reply subject, if any (zero-copy).
-    pub reply: Option<Bytes>,
+    pub reply: Option<Subject>,
     /// The decoded header block, including its status line; `Some` only for `HMSG`.
     pub headers: Option<HeaderMap>,
     /// The payload (zero-copy; without the header block).
@@ -95,9 +103,9 @@ pub struct MsgOp {
 /// A `MSG`/`HMSG` whose control line is parsed and consumed but whose payload is still arriving.
 #[derive(Debug)]
 struct PendingMsg {
-    subject: Bytes,
+    subject: Subject,
     sid: u64,
-    reply: Option<Bytes>,
+    reply: Option<Subject>,
     header_len: Option<usize>,
     total_len: usize,
     line_len: usize,
@@ -138,6 +146,7 @@ enum State {
 pub struct Parser {
     state: State,
     max_payload: usize,
+    max_control_line: usize,
     control_lines: u64,
 }
 
@@ -287,8 +296,28 @@ impl Parser {
         Parser {
             state: State::ControlLine { scanned: 0 },
             max_payload: limit,
+            max_control_line: MAX_CONTROL_LINE,
             control_lines: 0,
         }
+    }
+
+    /// The same parser with another control-line limit for every op but `INFO` (which has its
+    /// own, [`MAX_INFO_LINE`]). Use the `max_control_line` the server is configured with when it
+    /// differs from the default [`MAX_CONTROL_LINE`]; a limit above [`MAX_INFO_LINE`] is clamped.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use nats_proto::{ParseError, Parser};
+    /// let mut buf = BytesMut::from(&b"MSG a.very.long.subject 1 0\r\n\r\n"[..]);
+    /// assert_eq!(
+    ///     Parser::new().with_max_control_line(16).parse(&mut buf),
+    ///     Err(ParseError::ControlLineTooLong { limit: 16 })
+    /// );
+    /// ```
+    #[must_use]
+    pub fn with_max_control_line(mut self, limit: usize) -> Parser {
+        self.max_control_line = limit.min(MAX_INFO_LINE);
+        self
     }
 
     /// Back to a fresh state (per connection); keeps the payload limit.
@@ -377,17 +406,27 @@ impl Parser {
         buf: &mut BytesMut,
         scanned: usize,
     ) -> Result<Option<ServerOp>, ParseError> {
-        // Content, '\r' and '\n' of the longest acceptable line.
-        let window_end = buf.len().min(MAX_CONTROL_LINE + 2);
-        let from = scanned.min(window_end);
-        let found = buf
+        // Content, '\r' and '\n' of the longest acceptable line. An INFO line has its own,
+        // larger limit; it is only looked for when the ordinary window holds no line end, so
+        // the MSG path pays nothing for it.
+        let mut limit = self.max_control_line;
+        let mut window_end = buf.len().min(limit.saturating_add(2));
+        let mut from = scanned.min(window_end);
+        let mut found = buf
             .get(from..window_end)
             .and_then(|w| memchr::memchr(b'\n', w));
+        if found.is_none() && buf.len() > window_end && starts_with_info(buf) {
+            limit = MAX_INFO_LINE.max(limit);
+            let small_end = window_end;
+            window_end = buf.len().min(limit.saturating_add(2));
+            from = scanned.max(small_end).min(window_end);
+            found = buf
+                .get(from..window_end)
+                .and_then(|w| memchr::memchr(b'\n', w));
+        }
         let Some(offset) = found else {
-            if buf.len() > MAX_CONTROL_LINE + 1 {
-                return Err(ParseError::ControlLineTooLong {
-                    limit: MAX_CONTROL_LINE,
-                });
+            if buf.len() > limit.saturating_add(1) {
+                return Err(ParseError::ControlLineTooLong { limit });
             }
             self.state = State::ControlLine { scanned: buf.len() };
             return Ok(None);
@@ -396,10 +435,8 @@ impl Parser {
         let line_end = nl + 1;
         let line = buf.get(..nl).unwrap_or_default();
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.len() > MAX_CONTROL_LINE {
-            return Err(ParseError::ControlLineTooLong {
-                limit: MAX_CONTROL_LINE,
-            });
+        if line.len() > limit && !(line.len() <= MAX_INFO_LINE && starts_with_info(line)) {
+            return Err(ParseError::ControlLineTooLong { limit });
         }
         self.state = State::ControlLine { scanned: 0 };
         self.control_lines += 1;
@@ -520,11 +557,11 @@ impl Parser {
             let mut payload = buf.split_to(needed).freeze();
             let mut head = payload.split_to(body_start);
             payload.truncate(line_end + total_len - body_start);
-            let reply = reply.map(|r| head.slice(r.0..r.1));
+            let reply = reply.map(|r| Subject::from_wire(head.slice(r.0..r.1)));
             head.truncate(subject.1);
             head.advance(subject.0);
             return Ok(Some(ServerOp::Msg(MsgOp {
-                subject: head,
+                subject: Subject::from_wire(head),
                 sid,
                 reply,
                 headers,
@@ -535,9 +572,9 @@ impl Parser {
         // Slow path: keep the parsed line, wait for the payload.
         let line = buf.split_to(line_end).freeze();
         self.state = State::Payload(PendingMsg {
-            subject: line.slice(subject.0..subject.1),
+            subject: Subject::from_wire(line.slice(subject.0..subject.1)),
             sid,
-            reply: reply.map(|r| line.slice(r.0..r.1)),
+            reply: reply.map(|r| Subject::from_wire(line.slice(r.0..r.1))),
             header_len,
             total_len,
             line_len: line_end,
@@ -578,6 +615,16 @@ impl Parser {
     }
 }
 
+/// Whether `buf` begins with the op name `INFO` (any case) followed by a separator, or could
+/// still turn out to.
+#[inline]
+fn starts_with_info(buf: &[u8]) -> bool {
+    match buf.get(..4) {
+        Some(head) => head.eq_ignore_ascii_case(b"INFO") && buf.get(4).is_none_or(|b| is_sep(*b)),
+        None => false,
+    }
+}
+
 #[inline]
 fn check_crlf(tail: Option<&[u8]>) -> Result<(), ParseError> {
     if tail == Some(b"\r\n") {
@@ -602,9 +649,9 @@ mod tests {
         wire_len: usize,
     ) -> ServerOp {
         ServerOp::Msg(MsgOp {
-            subject: Bytes::copy_from_slice(subject.as_bytes()),
+            subject: Subject::from_wire(Bytes::copy_from_slice(subject.as_bytes())),
             sid,
-            reply: reply.map(|r| Bytes::copy_from_slice(r.as_bytes())),
+            reply: reply.map(|r| Subject::from_wire(Bytes::copy_from_slice(r.as_bytes()))),
             headers: None,
             payload: Bytes::copy_from_slice(payload),
             wire_len,
@@ -976,6 +1023,66 @@ mod tests {
         assert_eq!(Parser::new().parse(&mut buf), Ok(None));
     }
 
+    #[test]
+    fn info_has_its_own_larger_limit() {
+        let urls: Vec<String> = (0..4000)
+            .map(|i| format!("10.0.{}.{}:4222", i / 256, i % 256))
+            .collect();
+        let json = format!(
+            "{{\"server_id\":\"x\",\"connect_urls\":{}}}",
+            serde_json::to_string(&urls).unwrap()
+        );
+        assert!(json.len() > 64 * 1024);
+        let wire = format!("INFO {json}\r\nPING\r\n");
+        // whole, and fed in small pieces
+        let ops = parse_all(wire.as_bytes()).unwrap();
+        assert!(matches!(&ops[0], ServerOp::Info(i) if i.connect_urls.len() == 4000));
+        assert_eq!(ops[1], ServerOp::Ping);
+        let mut parser = Parser::new();
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for chunk in wire.as_bytes().chunks(1000) {
+            buf.extend_from_slice(chunk);
+            while let Some(op) = parser.parse(&mut buf).unwrap() {
+                got.push(op);
+            }
+        }
+        assert_eq!(got, ops);
+        // other ops keep the control-line limit, and INFO has one too
+        let long_msg = format!("MSG {} 1 0\r\n\r\n", "a".repeat(8000));
+        assert!(matches!(
+            parse_all(long_msg.as_bytes()),
+            Err(ParseError::ControlLineTooLong {
+                limit: MAX_CONTROL_LINE
+            })
+        ));
+        let mut huge = BytesMut::from(format!("INFO {}", "x".repeat(MAX_INFO_LINE + 2)).as_bytes());
+        assert_eq!(
+            Parser::new().parse(&mut huge),
+            Err(ParseError::ControlLineTooLong {
+                limit: MAX_INFO_LINE
+            })
+        );
+    }
+
+    #[test]
+    fn configured_control_line_limit() {
+        let mut parser = Parser::new().with_max_control_line(8192);
+        let line = format!("MSG {} 1 0\r\n\r\n", "a".repeat(6000));
+        assert!(matches!(
+            parser.parse(&mut BytesMut::from(line.as_bytes())),
+            Ok(Some(ServerOp::Msg(_)))
+        ));
+        let mut small = Parser::new().with_max_control_line(10);
+        assert_eq!(
+            small.parse(&mut BytesMut::from(&b"PING\r\n"[..])),
+            Ok(Some(ServerOp::Ping))
+        );
+        assert!(small
+            .parse(&mut BytesMut::from(&b"MSG abcdefgh 1 0\r\n\r\n"[..]))
+            .is_err());
+    }
+
     fn mixed_stream() -> Vec<u8> {
         let mut s = Vec::new();
         s.extend_from_slice(b"INFO {\"server_id\":\"X\",\"headers\":true}\r\n");
@@ -1080,7 +1187,11 @@ mod tests {
         let Some(ServerOp::Msg(m)) = Parser::new().parse(&mut buf).unwrap() else {
             panic!()
         };
-        for part in [&m.subject, m.reply.as_ref().unwrap(), &m.payload] {
+        for part in [
+            m.subject.as_bytes(),
+            m.reply.as_ref().unwrap().as_bytes(),
+            &m.payload,
+        ] {
             assert!(
                 range.contains(&(part.as_ptr() as usize)),
                 "not a slice of the read buffer"

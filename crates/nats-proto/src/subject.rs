@@ -6,6 +6,8 @@
 //!   or more trailing tokens) are allowed as whole tokens, `>` only as the last one.
 //! * A **queue group** is non-empty and has no whitespace.
 
+use bytes::Bytes;
+
 /// The longest subject a validated newtype accepts: a subject must fit in the server's 4096-byte
 /// control line together with the op name, reply and sizes.
 pub const MAX_SUBJECT_LEN: usize = 4000;
@@ -207,19 +209,272 @@ pub fn validate_queue_group(s: &str) -> Result<(), SubjectError> {
     Ok(())
 }
 
-/// A validated publish subject (no wildcards).
+/// A subject: the one subject type of the API, for the subjects a message is published to, the
+/// reply subjects, and the subjects of received messages.
+///
+/// A `Subject` is always valid for publishing (non-empty, no empty token, no whitespace, no
+/// wildcard) and UTF-8. It is cheap to clone: the text is a [`Bytes`] handle, and a subject
+/// received from the server is a zero-copy slice of the connection's read buffer.
+///
+/// Build one with [`TryFrom`] / [`FromStr`](std::str::FromStr) (checked) or
+/// [`from_static`](Subject::from_static) for a literal. Everything that takes a subject takes
+/// any [`AsSubject`]: a `Subject` (already checked) or a `&str` / `String` (checked on use).
+/// Derefs to `str` and compares with `&str`.
 ///
 /// # Examples
 ///
 /// ```
-/// use nats_proto::Subject;
+/// use nats_proto::{Subject, SubjectError};
+///
 /// let s: Subject = "orders.created".parse()?;
-/// assert_eq!(s.as_str(), "orders.created");
-/// assert!(Subject::try_from("orders.*").is_err());
-/// # Ok::<(), nats_proto::SubjectError>(())
+/// assert_eq!(s, "orders.created");
+/// assert!(s.starts_with("orders."));
+/// assert_eq!(Subject::try_from("orders.*"), Err(SubjectError::Wildcard));
+/// # Ok::<(), SubjectError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Subject(String);
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Subject(Bytes);
+
+impl Subject {
+    /// Builds the subject from a literal, without allocating.
+    ///
+    /// # Panics
+    ///
+    /// If the literal is not a valid publish subject; use [`TryFrom`] for anything not written
+    /// in the source.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// const ORDERS: &str = "orders.new";
+    /// assert_eq!(nats_proto::Subject::from_static(ORDERS).as_str(), ORDERS);
+    /// ```
+    pub fn from_static(s: &'static str) -> Subject {
+        match validate_publish_subject(s) {
+            Ok(()) if s.len() <= MAX_SUBJECT_LEN => Subject(Bytes::from_static(s.as_bytes())),
+            Ok(()) => panic!("invalid subject literal {s:?}: {}", SubjectError::TooLong),
+            Err(e) => panic!("invalid subject literal {s:?}: {e}"),
+        }
+    }
+
+    /// A subject the server sent (a `MSG` subject or reply): zero-copy. The parser has already
+    /// split it on whitespace; a server never sends wildcards or empty tokens, so only UTF-8 is
+    /// checked, and invalid UTF-8 (which a real server never sends) is replaced.
+    pub(crate) fn from_wire(bytes: Bytes) -> Subject {
+        // Subjects are nearly always ASCII, and the ASCII check is far cheaper than full UTF-8
+        // validation on short strings.
+        if bytes.is_ascii() || std::str::from_utf8(&bytes).is_ok() {
+            return Subject(bytes);
+        }
+        Subject(Bytes::from(
+            String::from_utf8_lossy(&bytes).into_owned().into_bytes(),
+        ))
+    }
+
+    /// The subject text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let subject = nats_proto::Subject::from_static("orders.new");
+    /// assert_eq!(subject.as_str(), "orders.new");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        // Every constructor admits only UTF-8, so the fallback is never taken.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The subject's bytes (for a received message: shared with the read buffer).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let subject = nats_proto::Subject::from_static("orders.new");
+    /// assert_eq!(&subject.as_bytes()[..], b"orders.new");
+    /// ```
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+}
+
+impl TryFrom<&str> for Subject {
+    type Error = SubjectError;
+    fn try_from(s: &str) -> Result<Subject, SubjectError> {
+        check_subject(s)?;
+        Ok(Subject(Bytes::copy_from_slice(s.as_bytes())))
+    }
+}
+
+impl TryFrom<String> for Subject {
+    type Error = SubjectError;
+    fn try_from(s: String) -> Result<Subject, SubjectError> {
+        check_subject(&s)?;
+        Ok(Subject(Bytes::from(s.into_bytes())))
+    }
+}
+
+impl TryFrom<&String> for Subject {
+    type Error = SubjectError;
+    fn try_from(s: &String) -> Result<Subject, SubjectError> {
+        Subject::try_from(s.as_str())
+    }
+}
+
+impl std::str::FromStr for Subject {
+    type Err = SubjectError;
+    fn from_str(s: &str) -> Result<Subject, SubjectError> {
+        Subject::try_from(s)
+    }
+}
+
+fn check_subject(s: &str) -> Result<(), SubjectError> {
+    if s.len() > MAX_SUBJECT_LEN {
+        return Err(SubjectError::TooLong);
+    }
+    validate_publish_subject(s)
+}
+
+impl std::ops::Deref for Subject {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Subject {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Subject {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+// Hashes like `str`, so that `Borrow<str>` lookups in hash maps work.
+impl std::hash::Hash for Subject {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialEq<str> for Subject {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Subject {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Subject {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<Subject> for str {
+    fn eq(&self, other: &Subject) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Subject> for &str {
+    fn eq(&self, other: &Subject) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl serde::Serialize for Subject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Subject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Subject, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Subject::try_from(s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Anything that names a publish subject: a [`Subject`] (checked when it was made, so using it
+/// costs nothing) or a `&str` / `String` (checked on every use, without allocating).
+///
+/// Publish and request methods take `impl AsSubject`, so `"orders.new"`, a `String` and a
+/// message's `reply` all work.
+///
+/// # Examples
+///
+/// ```
+/// use nats_proto::{AsSubject, Subject, SubjectError};
+///
+/// assert_eq!("orders.new".as_subject(), Ok("orders.new"));
+/// assert_eq!("orders.*".as_subject(), Err(SubjectError::Wildcard));
+/// let checked = Subject::from_static("orders.new");
+/// assert_eq!(checked.as_subject(), Ok("orders.new"));
+/// ```
+pub trait AsSubject {
+    /// The subject text once it is known to be a valid publish subject.
+    ///
+    /// # Errors
+    ///
+    /// Why the text is not a valid publish subject ([`SubjectError`]).
+    fn as_subject(&self) -> Result<&str, SubjectError>;
+}
+
+impl AsSubject for str {
+    #[inline]
+    fn as_subject(&self) -> Result<&str, SubjectError> {
+        validate_publish_subject(self)?;
+        Ok(self)
+    }
+}
+
+impl AsSubject for String {
+    #[inline]
+    fn as_subject(&self) -> Result<&str, SubjectError> {
+        self.as_str().as_subject()
+    }
+}
+
+impl AsSubject for Subject {
+    #[inline]
+    fn as_subject(&self) -> Result<&str, SubjectError> {
+        Ok(self.as_str())
+    }
+}
+
+impl AsSubject for std::borrow::Cow<'_, str> {
+    #[inline]
+    fn as_subject(&self) -> Result<&str, SubjectError> {
+        self.as_ref().as_subject()
+    }
+}
+
+impl<T: AsSubject + ?Sized> AsSubject for &T {
+    #[inline]
+    fn as_subject(&self) -> Result<&str, SubjectError> {
+        (**self).as_subject()
+    }
+}
 
 /// A validated subscription filter (wildcards allowed as whole tokens).
 ///
@@ -234,72 +489,73 @@ pub struct Subject(String);
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubjectFilter(String);
 
-macro_rules! subject_newtype {
-    ($ty:ident, $validate:ident) => {
-        impl $ty {
-            /// Builds the value from a literal.
-            ///
-            /// # Panics
-            ///
-            /// If the literal is not valid; use `TryFrom` for anything not written in the source.
-            pub fn from_static(s: &'static str) -> Self {
-                match Self::try_from(s) {
-                    Ok(v) => v,
-                    Err(e) => panic!("invalid subject literal {s:?}: {e}"),
-                }
-            }
-
-            /// The subject text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
+impl SubjectFilter {
+    /// Builds the filter from a literal.
+    ///
+    /// # Panics
+    ///
+    /// If the literal is not valid; use `TryFrom` for anything not written in the source.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(nats_proto::SubjectFilter::from_static("a.*").as_str(), "a.*");
+    /// ```
+    pub fn from_static(s: &'static str) -> Self {
+        match Self::try_from(s) {
+            Ok(v) => v,
+            Err(e) => panic!("invalid subject literal {s:?}: {e}"),
         }
+    }
 
-        impl TryFrom<&str> for $ty {
-            type Error = SubjectError;
-            fn try_from(s: &str) -> Result<Self, SubjectError> {
-                if s.len() > MAX_SUBJECT_LEN {
-                    return Err(SubjectError::TooLong);
-                }
-                $validate(s)?;
-                Ok(Self(s.to_owned()))
-            }
-        }
-
-        impl TryFrom<String> for $ty {
-            type Error = SubjectError;
-            fn try_from(s: String) -> Result<Self, SubjectError> {
-                if s.len() > MAX_SUBJECT_LEN {
-                    return Err(SubjectError::TooLong);
-                }
-                $validate(&s)?;
-                Ok(Self(s))
-            }
-        }
-
-        impl std::str::FromStr for $ty {
-            type Err = SubjectError;
-            fn from_str(s: &str) -> Result<Self, SubjectError> {
-                Self::try_from(s)
-            }
-        }
-
-        impl AsRef<str> for $ty {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
+    /// The filter text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(nats_proto::SubjectFilter::from_static("a.>").as_str(), "a.>");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-subject_newtype!(Subject, validate_publish_subject);
-subject_newtype!(SubjectFilter, validate_subscribe_subject);
+impl TryFrom<&str> for SubjectFilter {
+    type Error = SubjectError;
+    fn try_from(s: &str) -> Result<Self, SubjectError> {
+        SubjectFilter::try_from(s.to_owned())
+    }
+}
+
+impl TryFrom<String> for SubjectFilter {
+    type Error = SubjectError;
+    fn try_from(s: String) -> Result<Self, SubjectError> {
+        if s.len() > MAX_SUBJECT_LEN {
+            return Err(SubjectError::TooLong);
+        }
+        validate_subscribe_subject(&s)?;
+        Ok(Self(s))
+    }
+}
+
+impl std::str::FromStr for SubjectFilter {
+    type Err = SubjectError;
+    fn from_str(s: &str) -> Result<Self, SubjectError> {
+        Self::try_from(s)
+    }
+}
+
+impl AsRef<str> for SubjectFilter {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SubjectFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -383,6 +639,20 @@ mod tests {
             Subject::try_from("x".repeat(MAX_SUBJECT_LEN + 1)),
             Err(SubjectError::TooLong)
         );
+    }
+
+    #[test]
+    fn subject_compares_hashes_and_serializes_like_str() {
+        use std::collections::HashSet;
+        let s = Subject::from_static("a.b");
+        assert_eq!(s, "a.b");
+        assert_eq!("a.b", s);
+        let set: HashSet<Subject> = [s.clone()].into_iter().collect();
+        assert!(set.contains("a.b"));
+        assert_eq!(serde_json::to_string(&s).unwrap_or_default(), "\"a.b\"");
+        assert!(serde_json::from_str::<Subject>("\"a.*\"").is_err());
+        let wire = Subject::from_wire(Bytes::from_static(b"x.\xff"));
+        assert_eq!(wire.as_str(), "x.\u{fffd}");
     }
 
     #[test]

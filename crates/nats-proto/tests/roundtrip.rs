@@ -4,7 +4,7 @@
 use bytes::{Bytes, BytesMut};
 use nats_proto::{
     encode_hmsg, encode_hpub, encode_msg, encode_ping, encode_pub, encode_sub, encode_unsub,
-    ClientOp, ClientOpParser, HeaderMap, MsgOp, Parser, ServerOp, StatusCode,
+    ClientOp, ClientOpParser, HeaderMap, MsgOp, Parser, ServerOp, StatusCode, Subject,
 };
 use proptest::prelude::*;
 
@@ -87,9 +87,9 @@ proptest! {
                 None => encode_msg(&mut wire, &m.subject, m.sid, m.reply.as_deref(), &m.payload),
             }
             expected.push(ServerOp::Msg(MsgOp {
-                subject: Bytes::from(m.subject.clone()),
+                subject: Subject::try_from(m.subject.clone()).unwrap(),
                 sid: m.sid,
-                reply: m.reply.clone().map(Bytes::from),
+                reply: m.reply.clone().map(|r| Subject::try_from(r).unwrap()),
                 headers: m.headers.clone(),
                 payload: Bytes::from(m.payload.clone()),
                 wire_len: wire.len() - start,

@@ -1,30 +1,22 @@
-//! One connection at a time, and the supervisor that replaces it when it breaks.
+//! The connection: one sans-I/O state machine that owns the life cycle, and the tokio task
+//! that drives it.
 //!
-//! - [`handshake`]: dial, INFO, CONNECT + PING, PONG (R22–R26).
-//! - [`reader`]: parses the socket and dispatches (zero-copy, resumable).
-//! - [`writer`]: the one task that writes the shared buffer to the socket.
-//! - [`buffer`]: the shared write buffer that doubles as the reconnect buffer.
-//! - [`frames`]: frame boundaries of our own bytes, for what a dropped connection keeps (D1).
+//! - [`machine`]: [`Connection`](machine::Connection) — status, pool, back-off, keep-alive,
+//!   timers, sid table, handshake, drain, close; `handle_*` in, `poll_*` out, `now` passed in.
+//! - [`handshake`]: one attempt's handshake steps (R22–R30) and the CONNECT it sends.
+//! - [`drain`]: the drain's stages (R113).
+//! - [`timer`]: the table of deadlines, keyed by [`Timer`](timer::Timer).
 //! - [`ping`]: keep-alive arithmetic (R37, R38).
-//! - [`supervisor`]: the life cycle: serve, detect loss, reconnect, close.
+//! - [`transport`]: TCP and TLS sockets, polled without cancellation.
+//! - [`driver`]: the task: moves bytes and timers, carries out the machine's actions.
 
-pub(crate) mod buffer;
-pub(crate) mod frames;
+pub(crate) mod drain;
+pub(crate) mod driver;
 pub(crate) mod handshake;
+pub(crate) mod machine;
 pub(crate) mod ping;
-pub(crate) mod reader;
-pub(crate) mod supervisor;
-pub(crate) mod writer;
+pub(crate) mod timer;
+pub(crate) mod transport;
 
-use std::sync::atomic::AtomicU32;
-
-use crate::server_addr::ServerAddr;
-
-/// Per-connection state shared by the reader and the supervisor.
-#[derive(Debug)]
-pub(crate) struct ConnCtx {
-    /// Client PINGs not yet answered (R37).
-    pub(crate) pings_out: AtomicU32,
-    /// The server this connection goes to.
-    pub(crate) addr: ServerAddr,
-}
+#[cfg(test)]
+mod tests;

@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let total = wire.len();
     match Parser::new().parse(&mut wire) {
         Ok(Some(ServerOp::Msg(m))) => {
-            assert_eq!(&m.subject[..], subject.as_bytes());
+            assert_eq!(m.subject.as_str(), subject);
             assert_eq!(&m.payload[..], payload);
             assert_eq!(m.wire_len, total);
             assert_eq!(m.headers.is_some(), flags & 1 == 1);

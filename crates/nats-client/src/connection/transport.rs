@@ -1,0 +1,174 @@
+//! [`Transport`]: one connection's socket, plain TCP or TLS, polled by the driver alone.
+//!
+//! Plain TCP is split: the write half is shared with the write queue, so a publisher whose
+//! frame is alone while the driver is idle can write it directly (a lone request then goes out
+//! without a task hop). A TLS stream belongs to the driver.
+//!
+//! Writes count as sent what the transport accepted — for TLS, what rustls took into its
+//! buffer. A flush is a separate step, so a transport dropped in the middle of one never makes
+//! the caller believe accepted bytes were not sent (the TLS duplicate-delivery defect of the
+//! first core: frames rustls had taken were re-sent after a forced reconnect).
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWrite};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+use crate::error::ConnectError;
+use crate::options::ConnectOptions;
+use crate::outbound::batch::{Batch, MAX_IO_SLICES};
+use crate::server_addr::ServerAddr;
+use crate::tls;
+
+/// An open connection to a server.
+pub(crate) enum Transport {
+    Plain {
+        read: OwnedReadHalf,
+        write: Arc<OwnedWriteHalf>,
+    },
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Plain { .. } => "Transport::Plain",
+            Transport::Tls(_) => "Transport::Tls",
+        })
+    }
+}
+
+/// Opens a TCP connection to `addr` (and with `tls_first` the TLS session, R30).
+pub(crate) async fn dial(
+    options: Arc<ConnectOptions>,
+    addr: ServerAddr,
+    tls_first: bool,
+) -> Result<Transport, ConnectError> {
+    let tcp = TcpStream::connect(addr.socket_addr_string()).await?;
+    tcp.set_nodelay(true)?;
+    if tls_first {
+        let stream = tls::upgrade(&options.tls, &addr, tcp).await?;
+        return Ok(Transport::Tls(Box::new(stream)));
+    }
+    let (read, write) = tcp.into_split();
+    Ok(Transport::Plain {
+        read,
+        write: Arc::new(write),
+    })
+}
+
+/// Upgrades a plain transport to TLS (after the server's INFO, R30).
+pub(crate) async fn upgrade(
+    options: Arc<ConnectOptions>,
+    addr: ServerAddr,
+    transport: Transport,
+) -> Result<Transport, ConnectError> {
+    let tcp = match transport {
+        Transport::Plain { read, write } => {
+            let write = Arc::try_unwrap(write).map_err(|_| {
+                ConnectError::Tls("the socket is still shared; cannot upgrade it".into())
+            })?;
+            read.reunite(write)
+                .map_err(|e| ConnectError::Tls(format!("cannot upgrade the socket: {e}")))?
+        }
+        tls @ Transport::Tls(_) => return Ok(tls),
+    };
+    let stream = tls::upgrade(&options.tls, &addr, tcp).await?;
+    Ok(Transport::Tls(Box::new(stream)))
+}
+
+impl Transport {
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self, Transport::Tls(_))
+    }
+
+    /// The socket publishers may write to directly (plain TCP only).
+    pub(crate) fn direct(&self) -> Option<Arc<OwnedWriteHalf>> {
+        match self {
+            Transport::Plain { write, .. } => Some(Arc::clone(write)),
+            Transport::Tls(_) => None,
+        }
+    }
+
+    /// Reads into `buf`; `Ok(0)` is EOF. Cancel-safe.
+    pub(crate) fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Transport::Plain { read, .. } => pin!(read.read_buf(buf)).poll(cx),
+            Transport::Tls(stream) => pin!(stream.read_buf(buf)).poll(cx),
+        }
+    }
+
+    /// Writes some bytes of `batch` from logical offset `from`; returns how many the transport
+    /// accepted.
+    pub(crate) fn poll_write_batch(
+        &mut self,
+        cx: &mut Context<'_>,
+        batch: &Batch,
+        from: usize,
+    ) -> Poll<io::Result<usize>> {
+        if !batch.has_shared() {
+            return self.poll_write(cx, batch.chunk(from));
+        }
+        let mut slices = [IoSlice::new(&[]); MAX_IO_SLICES];
+        let n = batch.io_slices(from, &mut slices);
+        let slices = slices.get(..n).unwrap_or_default();
+        match self {
+            Transport::Plain { write, .. } => loop {
+                match write.try_write_vectored(slices) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        ready!(write.as_ref().as_ref().poll_write_ready(cx))?;
+                    }
+                    result => return Poll::Ready(result),
+                }
+            },
+            Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_write_vectored(cx, slices),
+        }
+    }
+
+    /// Writes some of `bytes`; returns how many the transport accepted.
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Transport::Plain { write, .. } => loop {
+                match write.try_write(bytes) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        ready!(write.as_ref().as_ref().poll_write_ready(cx))?;
+                    }
+                    result => return Poll::Ready(result),
+                }
+            },
+            Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, bytes),
+        }
+    }
+
+    /// Pushes out what a TLS layer holds back (TCP writes are never held back).
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Transport::Plain { .. } => Poll::Ready(Ok(())),
+            Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
+        }
+    }
+
+    /// Ends the write side: TLS sends close_notify; TCP sends FIN when its write half is
+    /// dropped (the queue lets go of it when the connection closes).
+    pub(crate) fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Transport::Plain { .. } => Poll::Ready(Ok(())),
+            Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
+        }
+    }
+}

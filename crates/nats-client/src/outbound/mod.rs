@@ -1,0 +1,12 @@
+//! Everything on its way to the server: the [`WriteQueue`] the handles append to, and the
+//! [`Batch`]es of whole frames it hands the driver (DESIGN §3, §4).
+//!
+//! - [`queue`]: the shared intake (publishes, SUB/UNSUB, PINGs, records and commands), its
+//!   phase, back-pressure, the reconnect buffer limit and the direct-write shortcut.
+//! - [`batch`]: frames in wire order with their boundaries; large payloads by reference.
+
+pub(crate) mod batch;
+pub(crate) mod queue;
+
+pub(crate) use batch::Batch;
+pub(crate) use queue::{Command, Phase, PongWaiter, PublishFrame, Record, WriteQueue};

@@ -1,0 +1,664 @@
+//! [`WriteQueue`]: the one intake from the handles to the connection.
+//!
+//! Publishers encode their frame straight into the current [`Batch`] under one short lock (no
+//! channel hop, no allocation once the buffer has grown); the driver swaps the whole batch out
+//! and writes it without the lock. While disconnected the same batch keeps collecting publishes
+//! up to `reconnect_buffer_size` (R62–R64), and when a connection drops, what the socket did not
+//! take goes back in front of it, cut at a frame boundary (D1).
+//!
+//! Next to the bytes, the queue carries [`Record`]s: subscribe and unsubscribe (applied to the
+//! driver's sid table before any later byte is written, so a message can never arrive for a
+//! subscription the table does not know) and the life-cycle [`Command`]s.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{oneshot, Notify};
+
+use super::batch::{Batch, FrameKind, SHARED_PAYLOAD};
+use crate::error::{ConnectionError, PublishError};
+use crate::server_addr::ServerAddr;
+use crate::signal::DriverSignal;
+use crate::subscription::SubState;
+
+/// Bytes above which a publisher waits for the writer while connected (back-pressure). Big enough
+/// that a burst goes out in large writes, small enough that memory stays bounded.
+pub(crate) const HIGH_WATER_MARK: usize = 4 * 1024 * 1024;
+
+/// A publisher writes its frame directly only if the previous direct write is at least this old.
+/// Back-to-back publishes (a burst, ~100 ns apart) must go through the driver, which coalesces
+/// them into large writes; a request loop's publishes are tens of microseconds apart at least.
+const DIRECT_WRITE_SPACING: Duration = Duration::from_micros(20);
+
+/// Initial capacity of a batch's inline buffer.
+pub(crate) const BATCH_CAPACITY: usize = 64 * 1024;
+
+/// What the queue does with a new frame; set by the connection state machine only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Before the first connection completed.
+    Connecting,
+    /// A live connection: the driver writes the batches.
+    Connected,
+    /// Reconnecting: publishes are kept up to the reconnect limit; control frames are not
+    /// queued (subscriptions are re-sent from the table at reconnect).
+    Disconnected,
+    /// `drain()` passed its subscription phase: publishes are refused (R70).
+    DrainingPubs,
+    /// `close()` is flushing what was queued: everything new is refused.
+    Closing,
+    /// Closed: everything is refused and the queue is empty.
+    Closed,
+}
+
+/// A life-cycle request to the connection (rare control operations, never on the publish path).
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Close for good with this reason.
+    Close(ConnectionError),
+    /// Start draining (or join the drain in progress).
+    Drain,
+    /// Drop the connection and reconnect, first attempt without waiting (R103, R105).
+    ForceReconnect,
+    /// Replace the server pool (R107).
+    SetServerPool(Vec<ServerAddr>),
+    /// Every handle to the client is gone.
+    HandlesDropped,
+}
+
+/// What the handles hand the connection besides bytes.
+#[derive(Debug)]
+pub(crate) enum Record {
+    Subscribe(Arc<SubState>),
+    Unsubscribe(u64),
+    Command(Command),
+}
+
+/// Who waits for the PONG of a PING in the byte stream (R78).
+#[derive(Debug)]
+pub(crate) enum PongWaiter {
+    /// A keep-alive PING: nobody.
+    KeepAlive,
+    /// `flush()` / `rtt()`.
+    User(oneshot::Sender<()>),
+    /// The state machine's own round trip (drain), by token.
+    Internal(u64),
+}
+
+#[derive(Debug)]
+pub(crate) struct QueueState {
+    phase: Phase,
+    batch: Batch,
+    records: Vec<Record>,
+    /// One slot per PING in the current connection's byte stream, in wire order (R78).
+    pongs: VecDeque<PongWaiter>,
+    /// The driver took everything and waits: the next append must wake it.
+    writer_idle: bool,
+    out_msgs: u64,
+    out_bytes: u64,
+    /// `None`: buffering disabled while disconnected.
+    reconnect_limit: Option<usize>,
+    /// The live plain-TCP socket, for direct writes of a lone frame while the driver is idle.
+    direct: Option<Arc<OwnedWriteHalf>>,
+    /// Bytes at the head of the batch a direct write already handed to the socket.
+    skip: usize,
+    /// When the last direct write happened: a burst goes through the driver, which coalesces.
+    last_direct: Option<Instant>,
+}
+
+/// The write queue and the signals around it.
+#[derive(Debug)]
+pub(crate) struct WriteQueue {
+    /// Held only to append, swap the batch out, or change phase: never across I/O or a
+    /// callback ("write queue" lock).
+    state: Mutex<QueueState>,
+    driver: Arc<DriverSignal>,
+    /// Wakes publishers waiting for the batch to drop below the high-water mark.
+    space: Notify,
+}
+
+/// A frame to publish: where it goes and how it is encoded.
+pub(crate) struct PublishFrame<'a> {
+    pub(crate) subject: &'a str,
+    pub(crate) reply: Option<&'a str>,
+    pub(crate) headers: Option<&'a nats_proto::HeaderMap>,
+    pub(crate) payload: &'a Bytes,
+    /// Exact encoded length.
+    pub(crate) len: usize,
+}
+
+impl PublishFrame<'_> {
+    #[inline]
+    fn encode(&self, batch: &mut Batch) {
+        if self.payload.len() >= SHARED_PAYLOAD {
+            batch.push_shared(
+                |buf| match self.headers {
+                    None => nats_proto::encode_pub_header(
+                        buf,
+                        self.subject,
+                        self.reply,
+                        self.payload.len(),
+                    ),
+                    Some(h) => nats_proto::encode_hpub_header(
+                        buf,
+                        self.subject,
+                        self.reply,
+                        h,
+                        self.payload.len(),
+                    ),
+                },
+                self.payload.clone(),
+            );
+        } else {
+            batch.push(FrameKind::Publish, self.len, |buf| match self.headers {
+                None => nats_proto::encode_pub(buf, self.subject, self.reply, self.payload),
+                Some(h) => nats_proto::encode_hpub(buf, self.subject, self.reply, h, self.payload),
+            });
+        }
+    }
+}
+
+impl WriteQueue {
+    pub(crate) fn new(reconnect_limit: Option<usize>, driver: Arc<DriverSignal>) -> WriteQueue {
+        WriteQueue {
+            state: Mutex::new(QueueState {
+                phase: Phase::Connecting,
+                batch: Batch::with_capacity(BATCH_CAPACITY),
+                records: Vec::new(),
+                pongs: VecDeque::new(),
+                writer_idle: false,
+                out_msgs: 0,
+                out_bytes: 0,
+                reconnect_limit,
+                direct: None,
+                skip: 0,
+                last_direct: None,
+            }),
+            driver,
+            space: Notify::new(),
+        }
+    }
+
+    /// Locks the queue. A poisoned lock is recovered: the state is plain data and every
+    /// critical section leaves it consistent.
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends one publish frame if that can be decided now: `Ok(result)`, or `Err(())` when the
+    /// batch is above the high-water mark on a live connection and the caller must wait
+    /// ([`publish`](Self::publish) does). The publish fast path: one short lock, no allocation
+    /// once the buffer has grown, no await.
+    #[inline]
+    pub(crate) fn try_publish(
+        &self,
+        frame: &PublishFrame<'_>,
+    ) -> Result<Result<(), PublishError>, ()> {
+        let mut st = self.lock();
+        match st.phase {
+            Phase::Connected if st.batch.len() >= HIGH_WATER_MARK => return Err(()),
+            Phase::Connected => {}
+            Phase::Closed | Phase::Closing => return Ok(Err(PublishError::Closed)),
+            Phase::DrainingPubs => return Ok(Err(PublishError::Draining)),
+            Phase::Disconnected | Phase::Connecting => {
+                // R63: refused when already at or over the limit; the accepted frame may cross it.
+                match st.reconnect_limit {
+                    Some(limit) if st.batch.len() < limit => {}
+                    limit => {
+                        return Ok(Err(PublishError::ReconnectBufferFull {
+                            limit: limit.unwrap_or(0),
+                        }))
+                    }
+                }
+            }
+        }
+        let was_empty = st.batch.is_empty();
+        let before = st.batch.len();
+        frame.encode(&mut st.batch);
+        st.out_msgs += 1;
+        st.out_bytes += (st.batch.len() - before) as u64;
+        self.send_or_wake(st, was_empty);
+        Ok(Ok(()))
+    }
+
+    /// [`try_publish`](Self::try_publish), waiting while the batch is above the high-water mark
+    /// (back-pressure). Cancel-safe: a dropped wait queued nothing.
+    pub(crate) async fn publish(&self, frame: &PublishFrame<'_>) -> Result<(), PublishError> {
+        loop {
+            // Registered before the check, so a wake-up between check and await is not missed.
+            let notified = self.space.notified();
+            if let Ok(result) = self.try_publish(frame) {
+                return result;
+            }
+            notified.await;
+        }
+    }
+
+    /// Appends a control frame (SUB, UNSUB, PONG) if a connection is live; while disconnected
+    /// it is not needed (state is re-sent from the table at reconnect). Returns whether it was
+    /// appended.
+    pub(crate) fn control(&self, encode: impl FnOnce(&mut BytesMut)) -> bool {
+        let mut st = self.lock();
+        if !matches!(st.phase, Phase::Connected | Phase::DrainingPubs) {
+            return false;
+        }
+        let was_empty = st.batch.is_empty();
+        st.batch.push(FrameKind::Control, 64, encode);
+        self.send_or_wake(st, was_empty);
+        true
+    }
+
+    /// Registers a subscription with the connection: the record (applied to the sid table
+    /// before these bytes reach the socket) and, while connected, its SUB. `false` once closed.
+    pub(crate) fn subscribe(&self, sub: Arc<SubState>, encode: impl FnOnce(&mut BytesMut)) -> bool {
+        let mut st = self.lock();
+        if matches!(st.phase, Phase::Closed | Phase::Closing) {
+            return false;
+        }
+        st.records.push(Record::Subscribe(sub));
+        if matches!(st.phase, Phase::Connected | Phase::DrainingPubs) {
+            st.batch.push(FrameKind::Control, 64, encode);
+        }
+        drop(st);
+        self.driver.wake();
+        true
+    }
+
+    /// Removes a subscription: the record and, while connected, the UNSUB.
+    pub(crate) fn unsubscribe(&self, sid: u64, send_unsub: bool) {
+        let mut st = self.lock();
+        if st.phase == Phase::Closed {
+            return;
+        }
+        st.records.push(Record::Unsubscribe(sid));
+        if send_unsub && matches!(st.phase, Phase::Connected | Phase::DrainingPubs) {
+            st.batch.push(FrameKind::Control, 32, |b| {
+                nats_proto::encode_unsub(b, sid, None)
+            });
+        }
+        drop(st);
+        self.driver.wake();
+    }
+
+    /// Hands a life-cycle command to the connection. `false` when it is closed already.
+    pub(crate) fn command(&self, command: Command) -> bool {
+        let mut st = self.lock();
+        if st.phase == Phase::Closed {
+            return false;
+        }
+        st.records.push(Record::Command(command));
+        drop(st);
+        self.driver.wake();
+        true
+    }
+
+    /// Appends a PING with its waiter slot, keeping slots in wire order (R78). Gives the waiter
+    /// back when no connection is live.
+    pub(crate) fn ping(&self, waiter: PongWaiter) -> Result<(), PongWaiter> {
+        let mut st = self.lock();
+        if !matches!(st.phase, Phase::Connected | Phase::DrainingPubs) {
+            return Err(waiter);
+        }
+        let was_empty = st.batch.is_empty();
+        st.batch
+            .push(FrameKind::Control, 6, nats_proto::encode_ping);
+        st.pongs.push_back(waiter);
+        self.send_or_wake(st, was_empty);
+        Ok(())
+    }
+
+    /// A PONG arrived: the oldest PING's waiter (R78), if it was one of ours. A user waiter is
+    /// completed here.
+    pub(crate) fn pong(&self) -> Option<u64> {
+        let waiter = self.lock().pongs.pop_front();
+        match waiter {
+            Some(PongWaiter::User(tx)) => {
+                let _ = tx.send(());
+                None
+            }
+            Some(PongWaiter::Internal(token)) => Some(token),
+            Some(PongWaiter::KeepAlive) | None => None,
+        }
+    }
+
+    /// After an append: a frame alone in an empty batch while the driver is idle is written
+    /// right here, under the lock (no task hop: a lone request goes out at once); anything else,
+    /// or what the socket did not take, is left to the driver, woken after the lock is released.
+    #[inline]
+    fn send_or_wake(&self, mut st: MutexGuard<'_, QueueState>, was_empty: bool) {
+        if was_empty
+            && st.writer_idle
+            && st.skip == 0
+            && st.direct.is_some()
+            && !st.batch.has_shared()
+        {
+            let now = Instant::now();
+            let lone = st
+                .last_direct
+                .is_none_or(|t| now.duration_since(t) >= DIRECT_WRITE_SPACING);
+            if lone {
+                st.last_direct = Some(now);
+                let written = match &st.direct {
+                    Some(sock) => sock.try_write(st.batch.chunk(0)),
+                    None => Ok(0),
+                };
+                match written {
+                    Ok(n) if n == st.batch.len() => {
+                        st.batch.clear();
+                        return;
+                    }
+                    Ok(n) => st.skip = n,
+                    // WouldBlock, or an error the driver will meet and report.
+                    Err(_) => {}
+                }
+            }
+        }
+        let wake = std::mem::replace(&mut st.writer_idle, false);
+        drop(st);
+        if wake {
+            self.driver.wake();
+        }
+    }
+
+    /// The driver takes the pending records.
+    pub(crate) fn take_records(&self, out: &mut Vec<Record>) {
+        let mut st = self.lock();
+        std::mem::swap(&mut st.records, out);
+    }
+
+    /// The driver takes everything queued, leaving `spare` (cleared) in its place; returns how
+    /// many of the taken bytes a direct write already sent. `None`, and the driver is marked
+    /// idle (the next append wakes it), when there is nothing to write.
+    pub(crate) fn take(&self, spare: &mut Batch) -> Option<usize> {
+        let mut st = self.lock();
+        if st.batch.is_empty() {
+            st.writer_idle = true;
+            return None;
+        }
+        spare.clear();
+        std::mem::swap(&mut st.batch, spare);
+        let skip = std::mem::take(&mut st.skip);
+        let was_full = spare.len() >= HIGH_WATER_MARK;
+        drop(st);
+        if was_full {
+            self.space.notify_waiters();
+        }
+        Some(skip)
+    }
+
+    /// Bytes waiting to be written (while disconnected: the reconnect buffer's fill, R64).
+    pub(crate) fn buffered(&self) -> usize {
+        let st = self.lock();
+        if st.reconnect_limit.is_none() && st.phase == Phase::Disconnected {
+            0
+        } else {
+            st.batch.len()
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn phase(&self) -> Phase {
+        self.lock().phase
+    }
+
+    /// Sets the phase (the state machine only). Closed is final and empties the queue.
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        let mut st = self.lock();
+        if st.phase == Phase::Closed {
+            return;
+        }
+        st.phase = phase;
+        if phase == Phase::Closed {
+            st.batch = Batch::default();
+            st.pongs.clear();
+            st.direct = None;
+            st.skip = 0;
+            st.records.clear();
+        }
+        drop(st);
+        // Publishers waiting for space must re-check (they may now fail or buffer).
+        self.space.notify_waiters();
+    }
+
+    /// The connection dropped (the state machine): PING waiters fail (R74), control frames
+    /// are discarded and publishes kept whole (D1), direct writes stop.
+    pub(crate) fn disconnect(&self, next: Phase) {
+        let mut st = self.lock();
+        if st.phase == Phase::Closed {
+            return;
+        }
+        st.phase = next;
+        st.pongs.clear();
+        st.writer_idle = false;
+        let mut kept = Batch::with_capacity(BATCH_CAPACITY.max(st.batch.len()));
+        let skip = st.skip;
+        st.batch.retain_publishes(skip, &mut kept);
+        st.batch = kept;
+        st.skip = 0;
+        st.direct = None;
+        drop(st);
+        self.space.notify_waiters();
+    }
+
+    /// The driver hands back the batch it was writing when the transport went: its publishes
+    /// that the transport did not take whole go in front of everything queued since (D1).
+    /// Bytes the transport accepted (the kernel's or TLS's buffers) count as sent and are
+    /// never re-sent: at most once.
+    pub(crate) fn requeue(&self, inflight: &Batch, sent: usize) {
+        if inflight.is_empty() {
+            return;
+        }
+        let mut st = self.lock();
+        if matches!(st.phase, Phase::Closed | Phase::Closing) {
+            return;
+        }
+        let mut kept = Batch::with_capacity(BATCH_CAPACITY.max(inflight.len() + st.batch.len()));
+        inflight.retain_publishes(sent, &mut kept);
+        st.batch.retain_publishes(0, &mut kept);
+        st.batch = kept;
+    }
+
+    /// Starts a new connection: `prefix` (the re-sent subscriptions, R54) goes before everything
+    /// buffered (R65) and the phase becomes `phase`. `apply` runs under the lock with the
+    /// pending records, so a subscription made concurrently is either in the table (and in
+    /// `prefix`) or sends its own SUB afterwards, never both.
+    pub(crate) fn connect(
+        &self,
+        phase: Phase,
+        apply: impl FnOnce(&mut Vec<Record>, &mut BytesMut),
+    ) {
+        let mut st = self.lock();
+        let mut records = std::mem::take(&mut st.records);
+        let mut prefix = BytesMut::new();
+        apply(&mut records, &mut prefix);
+        // Records `apply` did not consume (commands) stay for the driver.
+        st.records.splice(0..0, records);
+        if !prefix.is_empty() {
+            let old = std::mem::replace(&mut st.batch, Batch::with_capacity(BATCH_CAPACITY));
+            st.batch.push(FrameKind::Control, prefix.len(), |b| {
+                b.extend_from_slice(&prefix)
+            });
+            old.retain_publishes(0, &mut st.batch);
+        }
+        st.phase = phase;
+        st.pongs.clear();
+        st.writer_idle = false;
+        st.skip = 0;
+    }
+
+    /// Lets publishers write a lone frame straight to this socket (plain TCP only).
+    pub(crate) fn set_direct(&self, direct: Option<Arc<OwnedWriteHalf>>) {
+        let mut st = self.lock();
+        st.direct = direct;
+        st.skip = 0;
+    }
+
+    pub(crate) fn out_counts(&self) -> (u64, u64) {
+        let st = self.lock();
+        (st.out_msgs, st.out_bytes)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn queue(limit: Option<usize>) -> WriteQueue {
+        WriteQueue::new(limit, Arc::default())
+    }
+
+    fn publish(q: &WriteQueue, subject: &str, payload: &'static [u8]) -> Result<(), PublishError> {
+        let payload = Bytes::from_static(payload);
+        let frame = PublishFrame {
+            subject,
+            reply: None,
+            headers: None,
+            len: nats_proto::pub_len(subject, None, payload.len()),
+            payload: &payload,
+        };
+        match q.try_publish(&frame) {
+            Ok(r) => r,
+            Err(()) => panic!("back-pressure"),
+        }
+    }
+
+    fn drain(q: &WriteQueue) -> Vec<u8> {
+        let mut b = Batch::default();
+        let mut out = Vec::new();
+        while q.take(&mut b).is_some() {
+            let mut from = 0;
+            while from < b.len() {
+                let c = b.chunk(from);
+                out.extend_from_slice(c);
+                from += c.len();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn r63_limit_checked_before_append() {
+        let q = queue(Some(32));
+        q.set_phase(Phase::Disconnected);
+        publish(&q, "foo", b"food").unwrap();
+        publish(&q, "foo", b"food").unwrap();
+        assert_eq!(q.buffered(), 34);
+        assert!(matches!(
+            publish(&q, "foo", b"food"),
+            Err(PublishError::ReconnectBufferFull { limit: 32 })
+        ));
+        assert_eq!(q.out_counts(), (2, 34));
+    }
+
+    #[test]
+    fn r64_disabled_buffer_fails_at_once() {
+        let q = queue(None);
+        q.set_phase(Phase::Disconnected);
+        assert!(matches!(
+            publish(&q, "foo", b"x"),
+            Err(PublishError::ReconnectBufferFull { limit: 0 })
+        ));
+        assert_eq!(q.buffered(), 0);
+    }
+
+    #[test]
+    fn r65_resubscriptions_go_before_buffered_publishes() {
+        let q = queue(Some(1024));
+        q.set_phase(Phase::Disconnected);
+        publish(&q, "a", b"1").unwrap();
+        assert!(!q.control(|b| nats_proto::encode_sub(b, "x", None, 1)));
+        q.connect(Phase::Connected, |_, prefix| {
+            prefix.extend_from_slice(b"SUB x 1\r\n")
+        });
+        publish(&q, "b", b"2").unwrap();
+        assert_eq!(drain(&q), b"SUB x 1\r\nPUB a 1\r\n1\r\nPUB b 1\r\n2\r\n");
+    }
+
+    #[test]
+    fn d1_unsent_bytes_are_kept_from_the_first_incomplete_frame() {
+        let q = queue(Some(1024));
+        q.connect(Phase::Connected, |_, _| {});
+        publish(&q, "a", b"1").unwrap();
+        publish(&q, "b", b"2").unwrap();
+        q.ping(PongWaiter::KeepAlive).unwrap();
+        let mut inflight = Batch::default();
+        assert!(q.take(&mut inflight).is_some());
+        publish(&q, "c", b"3").unwrap();
+        // the socket took the first frame and half of the second
+        q.disconnect(Phase::Disconnected);
+        q.requeue(&inflight, 16);
+        assert_eq!(q.phase(), Phase::Disconnected);
+        q.connect(Phase::Connected, |_, _| {});
+        assert_eq!(drain(&q), b"PUB b 1\r\n2\r\nPUB c 1\r\n3\r\n");
+    }
+
+    #[tokio::test]
+    async fn r78_pongs_complete_pings_in_order() {
+        let q = queue(Some(1024));
+        q.connect(Phase::Connected, |_, _| {});
+        let (t1, r1) = oneshot::channel();
+        let (t2, mut r2) = oneshot::channel();
+        q.ping(PongWaiter::User(t1)).unwrap();
+        q.ping(PongWaiter::Internal(7)).unwrap();
+        q.ping(PongWaiter::User(t2)).unwrap();
+        assert_eq!(q.pong(), None);
+        r1.await.unwrap();
+        assert_eq!(q.pong(), Some(7));
+        assert!(r2.try_recv().is_err());
+        assert_eq!(q.pong(), None);
+        r2.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn r74_disconnect_fails_ping_waiters() {
+        let q = queue(Some(1024));
+        q.connect(Phase::Connected, |_, _| {});
+        let (t, r) = oneshot::channel();
+        q.ping(PongWaiter::User(t)).unwrap();
+        q.disconnect(Phase::Disconnected);
+        assert!(r.await.is_err());
+        assert!(q.ping(PongWaiter::KeepAlive).is_err());
+    }
+
+    #[test]
+    fn closed_refuses_everything_and_is_final() {
+        let q = queue(Some(1024));
+        q.set_phase(Phase::Closed);
+        assert!(matches!(publish(&q, "a", b"1"), Err(PublishError::Closed)));
+        q.set_phase(Phase::DrainingPubs);
+        assert!(matches!(publish(&q, "a", b"1"), Err(PublishError::Closed)));
+        assert!(!q.command(Command::Drain));
+        let draining = queue(Some(1024));
+        draining.set_phase(Phase::DrainingPubs);
+        assert!(matches!(
+            publish(&draining, "a", b"1"),
+            Err(PublishError::Draining)
+        ));
+    }
+
+    #[test]
+    fn a_large_payload_is_queued_by_reference() {
+        let q = queue(Some(1 << 20));
+        q.connect(Phase::Connected, |_, _| {});
+        let payload = Bytes::from(vec![7u8; SHARED_PAYLOAD]);
+        let frame = PublishFrame {
+            subject: "big",
+            reply: None,
+            headers: None,
+            len: nats_proto::pub_len("big", None, payload.len()),
+            payload: &payload,
+        };
+        q.try_publish(&frame).unwrap().unwrap();
+        let mut b = Batch::default();
+        q.take(&mut b).unwrap();
+        assert!(b.has_shared());
+        let mut slices = [std::io::IoSlice::new(&[]); super::super::batch::MAX_IO_SLICES];
+        assert_eq!(b.io_slices(0, &mut slices), 3);
+        assert_eq!(slices[1].as_ptr(), payload.as_ptr(), "not copied");
+        assert_eq!(b.len(), frame.len);
+    }
+}

@@ -170,7 +170,7 @@ impl Sim {
     }
 
     /// Advances to the machine's next deadline.
-    fn to_next_timer(&mut self) -> Duration {
+    fn until_next_timer(&mut self) -> Duration {
         let at = self.machine.poll_timeout().expect("a timer is set");
         let d = at.saturating_duration_since(self.now);
         self.advance(d);
@@ -325,14 +325,14 @@ fn timeline_a_single_server_restart() {
     assert!(sim.shared.queue.buffered() > 0);
 
     // One server: a wait before every attempt (R15).
-    assert_eq!(sim.to_next_timer(), W);
+    assert_eq!(sim.until_next_timer(), W);
     sim.dial_refused();
     let events = sim.take_events();
     assert!(
         matches!(&events[..], [Event::ReconnectFailed { attempt: 1, .. }]),
         "{events:?}"
     );
-    assert_eq!(sim.to_next_timer(), W);
+    assert_eq!(sim.until_next_timer(), W);
     sim.connect("");
     // R54, R65: CONNECT + PING, then the subscriptions, then the buffered publishes.
     assert_eq!(
@@ -365,7 +365,7 @@ fn timeline_b_cluster_fail_over() {
     sim.dial_refused();
     // a full pass failed: one wait before A
     assert!(sim.dialing.is_none());
-    assert_eq!(sim.to_next_timer(), W);
+    assert_eq!(sim.until_next_timer(), W);
     assert_eq!(sim.dials.last().unwrap(), "nats://a:1");
     sim.connect("");
     assert_eq!(
@@ -396,7 +396,7 @@ fn timeline_c_lame_duck() {
     sim.connect("");
     sim.take_events();
     sim.server(&info(",\"ldm\":true"));
-    let waited = sim.to_next_timer();
+    let waited = sim.until_next_timer();
     assert!(waited < Duration::from_millis(50), "{waited:?}");
     let events = sim.take_events();
     assert!(
@@ -422,7 +422,7 @@ fn timeline_d_max_reconnects() {
     sim.take_events();
     sim.eof();
     for _ in 0..3 {
-        sim.to_next_timer();
+        sim.until_next_timer();
         sim.dial_refused();
     }
     let events = sim.take_events();
@@ -483,7 +483,7 @@ fn timeline_e_retry_on_failed_connect() {
     sim.publish("early", b"x");
     // a full pass: a wait before B
     sim.dial_refused();
-    assert_eq!(sim.to_next_timer(), W);
+    assert_eq!(sim.until_next_timer(), W);
     assert_eq!(sim.dials.last().unwrap(), "nats://b:1");
     sim.connect("");
     assert_eq!(op_names(&sim.wire), ["CONNECT", "PING", "PUB early"]);
@@ -509,14 +509,14 @@ fn stale_connection_after_max_pings_out() {
     let mut sim = Sim::new(opts, &["nats://a:1", "nats://b:1"]);
     sim.connect("");
     sim.take_events();
-    sim.to_next_timer();
-    sim.to_next_timer();
+    sim.until_next_timer();
+    sim.until_next_timer();
     assert_eq!(op_names(&sim.wire)[2..], ["PING", "PING"]);
     sim.server(b"PONG\r\nPONG\r\n");
-    sim.to_next_timer();
-    sim.to_next_timer();
+    sim.until_next_timer();
+    sim.until_next_timer();
     assert!(sim.take_events().is_empty(), "answered pings keep it up");
-    sim.to_next_timer();
+    sim.until_next_timer();
     let events = sim.take_events();
     assert!(
         matches!(
@@ -538,7 +538,7 @@ fn auth_error_twice_closes() {
     sim.take_events();
     sim.eof();
     for _ in 0..2 {
-        sim.to_next_timer();
+        sim.until_next_timer();
         sim.dial_ok();
         sim.server(&info(""));
         sim.server(b"-ERR 'Authorization Violation'\r\n");
@@ -618,7 +618,7 @@ fn drain_times_out_and_still_closes() {
     sim.server(b"PONG\r\n");
     let mut waited = Duration::ZERO;
     while waited < Duration::from_secs(3) {
-        waited += sim.to_next_timer();
+        waited += sim.until_next_timer();
     }
     sim.server(b"PONG\r\n");
     sim.machine.handle_transport_closed(sim.now);
@@ -673,7 +673,7 @@ fn close_in_each_state() {
         ("dialling again", |s| {
             s.connect("");
             s.eof();
-            s.to_next_timer();
+            s.until_next_timer();
         }),
         ("connected", |s| s.connect("")),
     ];
@@ -714,7 +714,7 @@ fn a_stuck_graceful_close_is_bounded() {
     sim.connect("");
     sim.take_events();
     sim.command(Command::Close(ConnectionError::ClosedByUser));
-    assert_eq!(sim.to_next_timer(), Duration::from_secs(2));
+    assert_eq!(sim.until_next_timer(), Duration::from_secs(2));
     assert_eq!(sim.status(), Status::Closed);
     assert_eq!(names(&sim.take_events()), ["Disconnected", "Closed"]);
 }
@@ -808,7 +808,7 @@ fn panicking_policy_callbacks_fall_back_to_the_defaults() {
             CallbackKind::ReconnectDelay
         ]
     );
-    assert_eq!(sim.to_next_timer(), W, "the default wait");
+    assert_eq!(sim.until_next_timer(), W, "the default wait");
     assert!(sim.dialing.is_some());
     assert_eq!(*calls.lock().unwrap(), 1);
 }

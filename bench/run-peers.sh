@@ -4,6 +4,9 @@
 #
 #   bench/run-peers.sh                 # every workload, REPS=3, then the fail-over trials
 #   REPS=5 SKIP_RECONNECT=1 bench/run-peers.sh
+#   BASELINE_DRIVER=/path/to/older/nats-client-peers bench/run-peers.sh
+#                                      # also runs an older build as `nats-client-before`,
+#                                      # for before/after ratios from one run
 #
 # The shared harness directory is read-only, so it is copied to a scratch directory first.
 # Prereqs (Debian): apt-get install -y nats-server golang-go golang-github-nats-io-go-nats-dev
@@ -21,6 +24,9 @@ chmod -R u+w "$WORK"
 {
   grep -vE '^\s*(#|$)' "$PEERS_SRC/clients.conf"
   grep -vE '^\s*(#|$)' "$ROOT/bench/peers-clients.conf" | sed "s|@DRIVER@|$DRIVER|"
+  if [ -n "${BASELINE_DRIVER:-}" ]; then
+    echo "nats-client-before pub,pubsub,reqrep,reconnect $BASELINE_DRIVER"
+  fi
 } >"$WORK/clients.nats-client.conf"
 
 cd "$WORK"

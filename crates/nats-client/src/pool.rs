@@ -408,11 +408,10 @@ impl Backoff {
             return Some(now);
         }
         self.passes = self.passes.saturating_add(1);
-        let delay = policy.delay(self.passes, rng, panicked);
         if std::mem::take(&mut self.skip_once) {
             return Some(now);
         }
-        now.checked_add(delay)
+        now.checked_add(policy.delay(self.passes, rng, panicked))
     }
 }
 

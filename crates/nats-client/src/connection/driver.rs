@@ -170,6 +170,9 @@ impl Driver {
                     } else {
                         let (result, panicked) = build();
                         self.machine.handle_credentials(result, panicked, now);
+                        if !self.read_buf.is_empty() {
+                            self.machine.handle_input(&mut self.read_buf, now);
+                        }
                     }
                 }
                 Action::GoLive => {
@@ -238,6 +241,7 @@ impl Driver {
                 self.authenticating = None;
                 any = true;
                 self.machine.handle_credentials(result, panicked, now);
+                self.parse_buffered(now);
             }
         }
         any
@@ -262,11 +266,28 @@ impl Driver {
                 true
             }
             Poll::Ready(Err(e)) => {
-                self.machine
-                    .handle_transport_error(ConnectionError::io(e), now);
+                self.transport_failed(ConnectionError::io(e), now);
                 true
             }
             Poll::Pending => false,
+        }
+    }
+
+    /// The transport broke. What arrived before is handled first: a `-ERR` the server sent
+    /// before closing (`maximum connections exceeded`) is the real cause.
+    fn transport_failed(&mut self, error: ConnectionError, now: Instant) {
+        self.parse_buffered(now);
+        if self.transport.is_some() {
+            self.machine.handle_transport_error(error, now);
+        }
+    }
+
+    /// Lets the machine parse what is already read (after a handshake step that paused
+    /// parsing).
+    fn parse_buffered(&mut self, now: Instant) {
+        if !self.read_buf.is_empty() && self.transport.is_some() {
+            self.machine.handle_input(&mut self.read_buf, now);
+            let _ = self.apply_actions(now);
         }
     }
 
@@ -279,8 +300,7 @@ impl Driver {
                 busy.progress || busy.closed
             }
             Err(e) => {
-                self.machine
-                    .handle_transport_error(ConnectionError::io(e), now);
+                self.transport_failed(ConnectionError::io(e), now);
                 true
             }
         }

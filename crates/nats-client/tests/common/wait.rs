@@ -25,6 +25,21 @@ pub(crate) async fn within_for<T>(d: Duration, what: &str, f: impl Future<Output
     }
 }
 
+/// How often [`eventually`] re-checks its condition.
+const CHECK_EVERY: Duration = Duration::from_millis(2);
+
+/// Waits until `cond` holds (checked every 2 ms), or panics after `DEADLINE` with `what`. For
+/// state that no event announces (a counter, a snapshot); a wait for an event uses
+/// [`wait_event`].
+pub(crate) async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    within(what, async {
+        while !cond() {
+            tokio::time::sleep(CHECK_EVERY).await;
+        }
+    })
+    .await;
+}
+
 /// The next message of `sub`, within the deadline.
 pub(crate) async fn next_msg(sub: &mut Subscriber) -> Message {
     within("a message", sub.next())

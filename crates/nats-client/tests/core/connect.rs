@@ -5,7 +5,7 @@ use std::time::Duration;
 use nats_client::{ConnectError, ConnectOptions, Status};
 use nats_testkit::{free_port, NatsServer, ScriptedServer, ServerConfig};
 
-use crate::util::within;
+use crate::util::{eventually, within};
 
 #[tokio::test]
 async fn connects_with_every_url_form() {
@@ -184,12 +184,7 @@ async fn r24_connect_and_ping_are_sent_together_with_the_documented_fields() {
     );
     conn.send_raw(&bytes).await.unwrap();
     let client = within("connect", connect).await.unwrap().unwrap();
-    within("INFO applied", async {
-        while client.server_info().max_payload != 1234 {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
+    eventually("INFO applied", || client.server_info().max_payload == 1234).await;
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use nats_client::{
 };
 use nats_testkit::{NatsServer, ScriptedServer};
 
-use crate::util::{connect_scripted, next_msg, wait_event, within};
+use crate::util::{connect_scripted, eventually, next_msg, wait_event, within};
 
 #[tokio::test]
 async fn flush_is_a_round_trip_and_times_out_without_pong() {
@@ -188,12 +188,7 @@ async fn drain_lets_received_messages_be_consumed_then_closes() {
         got
     });
     // wait until the client has them all
-    within("received", async {
-        while client.statistics().in_msgs < 100 {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
+    eventually("received", || client.statistics().in_msgs >= 100).await;
     within("drain", client.drain()).await.unwrap();
     assert_eq!(client.status(), Status::Closed);
     let got = within("consumer", consumer).await.unwrap();
@@ -269,12 +264,7 @@ async fn r113_drain_waits_for_a_slow_consumer_to_consume_what_arrived() {
             .unwrap();
     }
     client.flush().await.unwrap();
-    within("received", async {
-        while client.statistics().in_msgs < 10 {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
+    eventually("received", || client.statistics().in_msgs >= 10).await;
     let consumed = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&consumed);
     tokio::spawn(async move {

@@ -8,8 +8,8 @@ use nats_client::{ConnectionError, Event, RequestError, Status};
 use nats_testkit::NatsServer;
 
 use crate::util::{
-    assert_well_formed, fast, is_disconnected, is_failed, is_reconnected, names, next_msg,
-    no_msg_for, record_statuses, wait_status, within, Recorder,
+    assert_no_more, assert_well_formed, eventually, fast, is_disconnected, is_failed,
+    is_reconnected, names, next_msg, record_statuses, wait_status, within, Recorder,
 };
 
 /// Timeline (a), R33, R54, R55, R58, R62, R65, R75, R83, R85, R90, R91, D2, D8: kill -9, outage,
@@ -94,8 +94,8 @@ async fn timeline_a_kill_and_restart_resumes_everything() {
     got.sort();
     got.dedup();
     assert_eq!(got.len(), 20, "each queue message exactly once");
-    no_msg_for(&mut q1, Duration::from_millis(100)).await;
-    no_msg_for(&mut q2, Duration::from_millis(10)).await;
+    other.flush().await.unwrap();
+    assert_no_more(&client, &[&q1, &q2]).await;
 
     // D8: one restart is one reconnect; failed attempts are counted apart.
     let stats = client.statistics();
@@ -133,10 +133,8 @@ async fn timeline_a_kill_and_restart_resumes_everything() {
     ));
     assert_well_formed(&events);
     // R91: the status listener saw Reconnecting, Connected, Closed.
-    within("status recorder", async {
-        while statuses.lock().unwrap().last() != Some(&Status::Closed) {
-            tokio::task::yield_now().await;
-        }
+    eventually("status recorder", || {
+        statuses.lock().unwrap().last() == Some(&Status::Closed)
     })
     .await;
     assert_eq!(

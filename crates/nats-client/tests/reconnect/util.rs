@@ -5,7 +5,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use nats_client::{ConnectOptions, Event, Status, Subscriber};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -18,12 +17,15 @@ mod scripted;
 
 pub(crate) use scripted::connect_scripted;
 #[allow(unused_imports)]
-pub(crate) use wait::{next_msg, wait_event, within, within_for, DEADLINE};
+pub(crate) use wait::{eventually, next_msg, wait_event, within, within_for, DEADLINE};
 
-/// Asserts that `sub` receives nothing for `d` (a bounded negative check).
-pub(crate) async fn no_msg_for(sub: &mut Subscriber, d: Duration) {
-    if let Ok(Some(m)) = tokio::time::timeout(d, sub.next()).await {
-        panic!("unexpected message {:?} on {}", m.payload, m.subject);
+/// Asserts that nothing more is waiting on `subs`, with a positive sign first: after a
+/// round trip of their connection (`client`), every message the server had routed to it
+/// before has arrived (the server writes in order).
+pub(crate) async fn assert_no_more(client: &nats_client::Client, subs: &[&Subscriber]) {
+    within("round trip", client.flush()).await.unwrap();
+    for sub in subs {
+        assert_eq!(sub.pending(), 0, "unexpected messages on {}", sub.subject());
     }
 }
 

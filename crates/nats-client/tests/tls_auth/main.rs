@@ -10,3 +10,4 @@ mod auth;
 mod operator;
 mod secrets;
 mod tls;
+mod tls_dupes;

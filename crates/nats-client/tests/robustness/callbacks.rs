@@ -1,0 +1,130 @@
+//! A panic in each kind of user callback is caught, reported (a `CallbackPanicked` event) and
+//! the client goes on.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use nats_client::{Auth, CallbackKind, Event, Status};
+use nats_testkit::{NatsServer, ServerConfig};
+
+use crate::util::{assert_drains_and_closes, assert_usable, fast, wait_event, within};
+
+fn panicked(kind: CallbackKind) -> impl Fn(&Event) -> bool {
+    move |e| matches!(e, Event::CallbackPanicked { callback, .. } if *callback == kind)
+}
+
+/// An event callback that panics on every event: every event still reaches `events()`
+/// streams and the other callbacks, each panic is reported, and the client works.
+#[tokio::test]
+async fn a_panicking_event_callback() {
+    let mut server = NatsServer::start().await.unwrap();
+    let calm = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calm);
+    let client = fast()
+        .event_callback(|event| {
+            if !matches!(event, Event::CallbackPanicked { .. }) {
+                panic!("callback bug on {event}")
+            }
+        })
+        .event_callback(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        })
+        .connect(server.url())
+        .await
+        .unwrap();
+    let mut events = client.events();
+    server.kill();
+    wait_event(&mut events, |e| matches!(e, Event::Disconnected { .. })).await;
+    server.restart().await.unwrap();
+    let seen = wait_event(&mut events, |e| matches!(e, Event::Reconnected)).await;
+    assert!(seen.iter().any(panicked(CallbackKind::Event)), "{seen:?}");
+    assert_usable(&client).await;
+    assert!(
+        calm.load(Ordering::SeqCst) >= 3,
+        "the other callback still ran"
+    );
+    assert_drains_and_closes(&client).await;
+}
+
+/// A reconnect-delay callback that panics: the default wait is used and reconnecting goes on.
+#[tokio::test]
+async fn a_panicking_reconnect_delay_callback() {
+    let mut server = NatsServer::start().await.unwrap();
+    let client = fast()
+        .reconnect_delay_callback(|_| panic!("delay bug"))
+        .connect(server.url())
+        .await
+        .unwrap();
+    let mut events = client.events();
+    server.kill();
+    wait_event(&mut events, panicked(CallbackKind::ReconnectDelay)).await;
+    server.restart().await.unwrap();
+    wait_event(&mut events, |e| matches!(e, Event::Reconnected)).await;
+    assert_usable(&client).await;
+    assert_drains_and_closes(&client).await;
+}
+
+/// A server-choice callback that panics: the default rotation is used.
+#[tokio::test]
+async fn a_panicking_reconnect_to_server_callback() {
+    let mut a = NatsServer::start().await.unwrap();
+    let b = NatsServer::start().await.unwrap();
+    let client = fast()
+        .no_randomize(true)
+        .reconnect_to_server_callback(|_, _| panic!("choice bug"))
+        .connect([a.url(), b.url()])
+        .await
+        .unwrap();
+    let mut events = client.events();
+    a.kill();
+    wait_event(&mut events, panicked(CallbackKind::ReconnectToServer)).await;
+    wait_event(&mut events, |e| matches!(e, Event::Reconnected)).await;
+    assert_eq!(client.connected_url(), Some(b.url()));
+    assert_usable(&client).await;
+    assert_drains_and_closes(&client).await;
+}
+
+/// An auth callback that panics fails that attempt (reported); when it stops panicking the
+/// client connects.
+#[tokio::test]
+async fn a_panicking_auth_callback() {
+    let mut server = ServerConfig::new().token("s3cret").start().await.unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let client = fast()
+        .auth_callback(move |_nonce| {
+            // the first connect works, the next two attempts panic, then it works again
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            if (1..3).contains(&n) {
+                panic!("auth bug {n}");
+            }
+            Ok(Auth {
+                token: Some("s3cret".into()),
+                ..Auth::new()
+            })
+        })
+        .connect(server.url())
+        .await
+        .unwrap();
+    let mut events = client.events();
+    server.kill();
+    server.restart().await.unwrap();
+    let seen = wait_event(&mut events, |e| matches!(e, Event::Reconnected)).await;
+    assert_eq!(
+        seen.iter()
+            .filter(|e| panicked(CallbackKind::Auth)(e))
+            .count(),
+        2,
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|e| matches!(
+        e,
+        Event::ReconnectFailed {
+            error: nats_client::ConnectError::Credentials(_),
+            ..
+        }
+    )));
+    assert_eq!(client.status(), Status::Connected);
+    within("a round trip", client.flush()).await.unwrap();
+    assert_drains_and_closes(&client).await;
+}

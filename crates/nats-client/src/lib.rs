@@ -22,31 +22,49 @@
 //! # Ok(()) }
 //! ```
 //!
-//! It does not implement JetStream, websockets or the NATS service API.
+//! JetStream, Key-Value and Object Store live in the `nats-jetstream` crate, on this crate's
+//! public API. Websockets and the NATS service API are not implemented yet.
 //!
 //! ## Design
 //!
 //! ```text
-//!  Client handles ──publish──▶ WriteBuffer (one BytesMut, short lock) ──▶ writer task ──▶ socket
-//!        │                         ▲ doubles as the reconnect buffer
-//!        └──commands──▶ supervisor task (life cycle, pool, back-off, events)
-//!  socket ──▶ reader task (resumable zero-copy parser) ──▶ sid table ──▶ Subscriber queues
-//!  events ──▶ dispatcher task ──▶ callbacks and EventStreams (in order, never dropped)
+//!  Client / Subscriber handles
+//!     │ publish, SUB/UNSUB, PING (one short lock, no channel hop)   commands: connect, drain,
+//!     ▼                                                             close, force_reconnect
+//!  WriteQueue ── batches of whole frames (the reconnect buffer too) ──┐  (records in the
+//!     ▲ records: subscribe / unsubscribe / commands                   │   same queue)
+//!     │                                                               ▼
+//!  Driver task (the only I/O): transport ⇄ bytes, timers, dial / TLS / credentials steps
+//!     │ handle_*(…, now)                                poll_action / poll_event / poll_timeout
+//!     ▼                                                               ▲
+//!  Connection state machine (sans-I/O): status, pool, back-off, pings, timers, sid table,
+//!     handshake, drain, close ── writes the View (snapshots) ── dispatches MSG to Subscribers
+//!  EventHub ──▶ EventStreams (bounded: slow-consumer reports merge) and the callback task
 //! ```
+//!
+//! Every piece of state has one owner: the state machine owns the life cycle and the sid
+//! table, the handles only append to the write queue and read snapshots. Every public future
+//! only hands over work and waits for an outcome, so dropping one never wedges the client. User
+//! callbacks run guarded: a panic is caught and reported as
+//! [`Event::CallbackPanicked`]. See `docs/architecture.md` in the repository for the whole
+//! picture.
 //!
 //! ## Layout
 //!
 //! - `options`: [`ConnectOptions`], every setting with nats.go's defaults.
-//! - `client`: [`Client`], the cloneable handle.
-//! - `subscriber`: [`Subscriber`], pending limits, auto-unsubscribe.
-//! - `request`: the request/reply multiplexer.
-//! - `events`: [`Event`], [`Status`], the ordered dispatcher.
+//! - `client/`: [`Client`], the cloneable handle: publish, subscribe, request, life cycle.
+//! - `subscriber`: [`Subscriber`], the user's stream; `subscription`: the queue it shares
+//!   with the driver, and the driver's sid table.
+//! - `request`: the request/reply multiplexer and [`Request`].
+//! - `outbound/`: the write queue and its batches of frames.
+//! - `connection/`: the state machine (`machine`), handshake, drain, timers, keep-alive,
+//!   transport, and the tokio driver.
+//! - `view`, `shared`, `signal`: snapshots for handles, the client-lifetime state, driver
+//!   wake-ups.
+//! - `events`, `event_stream`, `callback`: [`Event`], [`Status`], [`EventStream`], guarded
+//!   callbacks.
 //! - `pool`: the server pool and reconnect policy (pure, unit-tested with an injected clock).
-//! - `server_addr`: URL parsing ([`ServerAddr`]).
-//! - `connection`: handshake, reader, writer, write buffer, keep-alive, supervisor.
-//! - `tls`: rustls configuration and the TLS upgrade (R27, R29, R30).
-//! - `auth`: CONNECT credentials: user, token, NKey, credentials file, callback (R27, R28).
-//! - `message`, `stats`, `error`.
+//! - `server_addr`, `tls`, `auth`, `message`, `stats`, `error`, `rng`.
 //!
 //! Logs go through `tracing`; no password, token or seed ever appears in `Debug` output, logs
 //! or events.

@@ -37,7 +37,10 @@ impl Client {
         payload: Bytes,
     ) -> Result<(), PublishError> {
         let subject = subject.as_subject().map_err(PublishError::InvalidSubject)?;
-        self.publish_frame(subject, None, None, &payload).await
+        match self.try_publish_frame(subject, None, None, &payload) {
+            Ok(done) => done,
+            Err(()) => self.publish_slow(subject, None, None, &payload).await,
+        }
     }
 
     /// Publishes with a reply subject, for a responder to answer on.
@@ -118,8 +121,7 @@ impl Client {
             .await
     }
 
-    /// Checks and queues one frame. Fast path: decided under one short lock, no await. The
-    /// back-pressure path is boxed so this future stays small (it is created on every publish).
+    /// Checks and queues one frame.
     pub(crate) async fn publish_frame(
         &self,
         subject: &str,
@@ -127,21 +129,56 @@ impl Client {
         headers: Option<&HeaderMap>,
         payload: &Bytes,
     ) -> Result<(), PublishError> {
-        let len = self.check_publish(subject, reply, headers, payload.len())?;
+        match self.try_publish_frame(subject, reply, headers, payload) {
+            Ok(done) => done,
+            Err(()) => self.publish_slow(subject, reply, headers, payload).await,
+        }
+    }
+
+    /// The fast path, synchronous: checked and decided under one short lock. `Err(())` when
+    /// the queue is above its high-water mark and the caller must wait.
+    #[inline]
+    fn try_publish_frame(
+        &self,
+        subject: &str,
+        reply: Option<&str>,
+        headers: Option<&HeaderMap>,
+        payload: &Bytes,
+    ) -> Result<Result<(), PublishError>, ()> {
+        if let Err(e) = self.check_publish(subject, reply, headers, payload.len()) {
+            return Ok(Err(e));
+        }
         let frame = PublishFrame {
             subject,
             reply,
             headers,
             payload,
-            len,
         };
-        match self.shared().queue.try_publish(&frame) {
-            Ok(result) => result,
-            Err(()) => Box::pin(self.shared().queue.publish(&frame)).await,
-        }
+        self.shared().queue.try_publish(&frame)
     }
 
-    /// Checks a publish against the server's limits and returns its frame length.
+    /// The back-pressure path, boxed so the publish futures stay small (one is created on
+    /// every publish).
+    fn publish_slow<'a>(
+        &'a self,
+        subject: &'a str,
+        reply: Option<&'a str>,
+        headers: Option<&'a HeaderMap>,
+        payload: &'a Bytes,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), PublishError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let frame = PublishFrame {
+                subject,
+                reply,
+                headers,
+                payload,
+            };
+            self.shared().queue.publish(&frame).await
+        })
+    }
+
+    /// Checks a publish against the server's limits.
     #[inline]
     fn check_publish(
         &self,
@@ -149,19 +186,17 @@ impl Client {
         reply: Option<&str>,
         headers: Option<&HeaderMap>,
         payload_len: usize,
-    ) -> Result<usize, PublishError> {
+    ) -> Result<(), PublishError> {
         let view = &self.shared().view;
         let max = view.max_payload();
-        let len = match headers {
-            None => {
-                if payload_len > max {
-                    return Err(PublishError::PayloadTooLarge {
-                        size: payload_len,
-                        max,
-                    });
-                }
-                nats_proto::pub_len(subject, reply, payload_len)
+        match headers {
+            None if payload_len > max => {
+                return Err(PublishError::PayloadTooLarge {
+                    size: payload_len,
+                    max,
+                })
             }
+            None => {}
             Some(headers) => {
                 if !view.headers_supported() {
                     return Err(PublishError::HeadersNotSupported);
@@ -170,9 +205,8 @@ impl Client {
                 if size > max {
                     return Err(PublishError::PayloadTooLarge { size, max });
                 }
-                nats_proto::hpub_len(subject, reply, headers, payload_len)
             }
-        };
+        }
         // The control line's length, only worked out when it could be near the limit.
         let limit = self.shared().options.max_control_line;
         let names = subject.len() + reply.map_or(0, |r| r.len() + 1);
@@ -190,7 +224,7 @@ impl Client {
                 return Err(PublishError::ControlLineTooLong { len: line, limit });
             }
         }
-        Ok(len)
+        Ok(())
     }
 }
 

@@ -251,7 +251,6 @@ impl Sim {
             subject,
             reply: None,
             headers: None,
-            len: nats_proto::pub_len(subject, None, payload.len()),
             payload: &payload,
         };
         self.shared.queue.try_publish(&frame).unwrap().unwrap();

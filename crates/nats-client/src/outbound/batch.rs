@@ -72,15 +72,10 @@ impl Batch {
         self.marks.len()
     }
 
-    /// Appends one frame written by `encode` into the inline buffer.
+    /// Appends one frame written by `encode` into the inline buffer (the encoders reserve
+    /// what they write).
     #[inline]
-    pub(crate) fn push(
-        &mut self,
-        kind: FrameKind,
-        reserve: usize,
-        encode: impl FnOnce(&mut BytesMut),
-    ) {
-        self.inline.reserve(reserve);
+    pub(crate) fn push(&mut self, kind: FrameKind, encode: impl FnOnce(&mut BytesMut)) {
         encode(&mut self.inline);
         let end = self.len();
         self.marks.push(Mark { end, kind });
@@ -268,20 +263,18 @@ mod tests {
 
     fn sample() -> Batch {
         let mut b = Batch::default();
-        b.push(FrameKind::Control, 0, |buf| {
+        b.push(FrameKind::Control, |buf| {
             buf.extend_from_slice(b"SUB a 1\r\n")
         });
-        b.push(FrameKind::Publish, 0, |buf| {
+        b.push(FrameKind::Publish, |buf| {
             buf.extend_from_slice(b"PUB a 2\r\nhi\r\n")
         });
         b.push_shared(
             |buf| buf.extend_from_slice(b"PUB big 5\r\n"),
             Bytes::from_static(b"HELLO"),
         );
-        b.push(FrameKind::Control, 0, |buf| {
-            buf.extend_from_slice(b"PING\r\n")
-        });
-        b.push(FrameKind::Publish, 0, |buf| {
+        b.push(FrameKind::Control, |buf| buf.extend_from_slice(b"PING\r\n"));
+        b.push(FrameKind::Publish, |buf| {
             buf.extend_from_slice(b"PUB c 1\r\nx\r\n")
         });
         b

@@ -126,8 +126,6 @@ pub(crate) struct PublishFrame<'a> {
     pub(crate) reply: Option<&'a str>,
     pub(crate) headers: Option<&'a nats_proto::HeaderMap>,
     pub(crate) payload: &'a Bytes,
-    /// Exact encoded length.
-    pub(crate) len: usize,
 }
 
 impl PublishFrame<'_> {
@@ -153,7 +151,7 @@ impl PublishFrame<'_> {
                 self.payload.clone(),
             );
         } else {
-            batch.push(FrameKind::Publish, self.len, |buf| match self.headers {
+            batch.push(FrameKind::Publish, |buf| match self.headers {
                 None => nats_proto::encode_pub(buf, self.subject, self.reply, self.payload),
                 Some(h) => nats_proto::encode_hpub(buf, self.subject, self.reply, h, self.payload),
             });
@@ -246,7 +244,7 @@ impl WriteQueue {
             return false;
         }
         let was_empty = st.batch.is_empty();
-        st.batch.push(FrameKind::Control, 64, encode);
+        st.batch.push(FrameKind::Control, encode);
         self.send_or_wake(st, was_empty);
         true
     }
@@ -260,7 +258,7 @@ impl WriteQueue {
         }
         st.records.push(Record::Subscribe(sub));
         if matches!(st.phase, Phase::Connected | Phase::DrainingPubs) {
-            st.batch.push(FrameKind::Control, 64, encode);
+            st.batch.push(FrameKind::Control, encode);
         }
         drop(st);
         self.driver.wake();
@@ -275,7 +273,7 @@ impl WriteQueue {
         }
         st.records.push(Record::Unsubscribe(sid));
         if send_unsub && matches!(st.phase, Phase::Connected | Phase::DrainingPubs) {
-            st.batch.push(FrameKind::Control, 32, |b| {
+            st.batch.push(FrameKind::Control, |b| {
                 nats_proto::encode_unsub(b, sid, None)
             });
         }
@@ -303,8 +301,7 @@ impl WriteQueue {
             return Err(waiter);
         }
         let was_empty = st.batch.is_empty();
-        st.batch
-            .push(FrameKind::Control, 6, nats_proto::encode_ping);
+        st.batch.push(FrameKind::Control, nats_proto::encode_ping);
         st.pongs.push_back(waiter);
         self.send_or_wake(st, was_empty);
         Ok(())
@@ -478,9 +475,8 @@ impl WriteQueue {
         st.records.splice(0..0, records);
         if !prefix.is_empty() {
             let old = std::mem::replace(&mut st.batch, Batch::with_capacity(BATCH_CAPACITY));
-            st.batch.push(FrameKind::Control, prefix.len(), |b| {
-                b.extend_from_slice(&prefix)
-            });
+            st.batch
+                .push(FrameKind::Control, |b| b.extend_from_slice(&prefix));
             old.retain_publishes(0, &mut st.batch);
         }
         st.phase = phase;
@@ -517,7 +513,6 @@ mod tests {
             subject,
             reply: None,
             headers: None,
-            len: nats_proto::pub_len(subject, None, payload.len()),
             payload: &payload,
         };
         match q.try_publish(&frame) {
@@ -649,7 +644,6 @@ mod tests {
             subject: "big",
             reply: None,
             headers: None,
-            len: nats_proto::pub_len("big", None, payload.len()),
             payload: &payload,
         };
         q.try_publish(&frame).unwrap().unwrap();
@@ -659,6 +653,6 @@ mod tests {
         let mut slices = [std::io::IoSlice::new(&[]); super::super::batch::MAX_IO_SLICES];
         assert_eq!(b.io_slices(0, &mut slices), 3);
         assert_eq!(slices[1].as_ptr(), payload.as_ptr(), "not copied");
-        assert_eq!(b.len(), frame.len);
+        assert_eq!(b.len(), nats_proto::pub_len("big", None, payload.len()));
     }
 }

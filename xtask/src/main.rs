@@ -1,18 +1,21 @@
 //! Project commands, run as `cargo xtask <command>`:
 //!
 //! - `cargo xtask test`: installs `nats-server` with apt when it is missing, then runs
-//!   `cargo fmt --check`, `cargo clippy --all-targets -- -D warnings`, every test, and a short
-//!   fixed-time run of the parser fuzz targets.
+//!   `cargo fmt --check`, `cargo clippy --all-targets -- -D warnings`, every test, every
+//!   example (each must exit 0), and a short fixed-time run of the parser fuzz targets.
+//! - `cargo xtask examples`: only the examples.
 //! - `cargo xtask fuzz [SECONDS]`: only the fuzz run (default 20 s per target).
 //! - `cargo xtask demo`: the main job, the live fail-over demo against a local 3-node cluster.
 
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
+        Some("examples") => ensure_nats_server().and_then(|()| examples()),
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
             None => fuzz(FUZZ_SECONDS),
             Some(Ok(secs)) => fuzz(secs),
@@ -20,7 +23,7 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "usage: cargo xtask test | cargo xtask demo [natsc demo flags] | cargo xtask fuzz [SECONDS]"
+                "usage: cargo xtask test | cargo xtask examples | cargo xtask demo [natsc demo flags] | cargo xtask fuzz [SECONDS]"
             );
             return ExitCode::from(2);
         }
@@ -105,7 +108,76 @@ fn test() -> Result<(), String> {
     )?;
     run("cargo", &["test", "--workspace", "--all-targets"])?;
     run("cargo", &["test", "--workspace", "--doc"])?;
+    examples()?;
     fuzz(FUZZ_SECONDS)
+}
+
+/// How long one example may run before it counts as hung.
+const EXAMPLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Builds and runs every example of every crate under `crates/`; each must exit 0 in time.
+fn examples() -> Result<(), String> {
+    run("cargo", &["build", "--workspace", "--examples"])?;
+    let mut ran = 0;
+    for (package, example) in list_examples()? {
+        let bin = format!("target/debug/examples/{example}");
+        eprintln!("xtask: running example {package}/{example}");
+        let mut child = Command::new(&bin)
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {bin}: {e}"))?;
+        let started = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if started.elapsed() > EXAMPLE_TIMEOUT => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "example {package}/{example} did not finish within {EXAMPLE_TIMEOUT:?}"
+                    ));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                Err(e) => return Err(format!("waiting for {bin}: {e}")),
+            }
+        };
+        if !status.success() {
+            return Err(format!("example {package}/{example} failed ({status})"));
+        }
+        ran += 1;
+    }
+    eprintln!("xtask: {ran} examples ran and exited 0");
+    Ok(())
+}
+
+/// (package, example) for every `crates/*/examples/*.rs`.
+fn list_examples() -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let crates = std::fs::read_dir("crates").map_err(|e| format!("cannot list crates/: {e}"))?;
+    let mut dirs: Vec<_> = crates.filter_map(Result::ok).map(|e| e.path()).collect();
+    dirs.sort();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir.join("examples")) else {
+            continue;
+        };
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let package = manifest
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("name = "))
+            .map(|n| n.trim_matches('"').to_string())
+            .ok_or_else(|| format!("no package name in {}", dir.display()))?;
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_suffix(".rs").map(str::to_string)
+            })
+            .collect();
+        names.sort();
+        out.extend(names.into_iter().map(|n| (package.clone(), n)));
+    }
+    Ok(out)
 }
 
 /// Seconds each fuzz target runs in `cargo xtask test`.

@@ -79,6 +79,7 @@ mod connection;
 mod error;
 mod event_stream;
 mod events;
+mod handle;
 mod message;
 mod options;
 mod outbound;

@@ -8,8 +8,8 @@ use std::task::{Context, Poll};
 
 use futures_core::{FusedStream, Stream};
 
-use crate::client::ClientGuard;
 use crate::error::{DrainError, SubscribeError};
+use crate::handle::ClientGuard;
 use crate::message::Message;
 use crate::subscription::SubState;
 

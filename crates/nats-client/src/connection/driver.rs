@@ -26,7 +26,7 @@ use super::transport::{self, Transport};
 use crate::callback::{panic_message, CallbackPanic};
 use crate::error::{ConnectError, ConnectionError, DrainError, RequestError};
 use crate::events::{Event, Status};
-use crate::outbound::{Batch, Phase, Record};
+use crate::outbound::{Batch, Phase, Record, Take, COALESCE_WAIT};
 use crate::shared::Shared;
 use crate::stats::Counters;
 
@@ -66,6 +66,8 @@ pub(crate) struct Driver {
     transmit: BytesMut,
     transmit_sent: usize,
     needs_flush: bool,
+    /// A burst is gathering in the queue: write it by then at the latest.
+    coalesce_until: Option<Instant>,
     records: Vec<Record>,
     sleep: Pin<Box<tokio::time::Sleep>>,
     sleep_at: Option<Instant>,
@@ -94,6 +96,7 @@ impl Driver {
             transmit: BytesMut::new(),
             transmit_sent: 0,
             needs_flush: false,
+            coalesce_until: None,
             records: Vec::new(),
             sleep: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
             sleep_at: None,
@@ -115,6 +118,9 @@ impl Driver {
         busy |= self.poll_steps(cx, now);
         if self.machine.poll_timeout().is_some_and(|at| at <= now) {
             self.machine.handle_timeout(now);
+            busy = true;
+        }
+        if self.coalesce_until.is_some_and(|until| until <= now) {
             busy = true;
         }
         busy |= self.apply_actions(now);
@@ -197,6 +203,7 @@ impl Driver {
         self.live = false;
         self.shutting_down = false;
         self.needs_flush = false;
+        self.coalesce_until = None;
         self.shared.queue.requeue(&self.inflight, self.sent);
         self.inflight.clear();
         self.sent = 0;
@@ -292,7 +299,7 @@ impl Driver {
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
-        match self.write(cx) {
+        match self.write(cx, now) {
             Ok(busy) => {
                 if busy.closed {
                     self.machine.handle_transport_closed(now);
@@ -308,7 +315,7 @@ impl Driver {
 
     /// Writes handshake bytes, then (when live) the queue's batches; flushes when idle, and
     /// shuts down at the end of a graceful close.
-    fn write(&mut self, cx: &mut Context<'_>) -> std::io::Result<Written> {
+    fn write(&mut self, cx: &mut Context<'_>, now: Instant) -> std::io::Result<Written> {
         let mut out = Written::default();
         let Some(transport) = &mut self.transport else {
             return Ok(out);
@@ -333,13 +340,24 @@ impl Driver {
             let mut budget = WRITE_BUDGET;
             loop {
                 if self.sent >= self.inflight.len() {
-                    match self.shared.queue.take(&mut self.spare) {
-                        Some(skip) => {
+                    let force =
+                        self.shutting_down || self.coalesce_until.is_some_and(|until| now >= until);
+                    match self.shared.queue.take(&mut self.spare, now, force) {
+                        Take::Batch { skip } => {
+                            self.coalesce_until = None;
                             std::mem::swap(&mut self.inflight, &mut self.spare);
                             self.sent = skip;
                             continue;
                         }
-                        None => {
+                        Take::Idle => {
+                            self.coalesce_until = None;
+                            self.inflight.clear();
+                            self.sent = 0;
+                            break;
+                        }
+                        Take::Later => {
+                            // Flush what is written; the rest of the burst gathers meanwhile.
+                            self.coalesce_until.get_or_insert(now + COALESCE_WAIT);
                             self.inflight.clear();
                             self.sent = 0;
                             break;
@@ -385,7 +403,11 @@ impl Driver {
 
     /// Sleeps until the machine's next deadline; `true` if it is due already.
     fn poll_sleep(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(at) = self.machine.poll_timeout() else {
+        let next = match (self.machine.poll_timeout(), self.coalesce_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let Some(at) = next else {
             self.sleep_at = None;
             return false;
         };

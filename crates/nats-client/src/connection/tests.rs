@@ -137,7 +137,9 @@ impl Sim {
         self.machine.poll_transmit(&mut out);
         if self.live {
             let mut batch = Batch::default();
-            while let Some(skip) = self.shared.queue.take(&mut batch) {
+            while let crate::outbound::Take::Batch { skip } =
+                self.shared.queue.take(&mut batch, self.now, true)
+            {
                 let mut from = skip;
                 while from < batch.len() {
                     let chunk = batch.chunk(from);

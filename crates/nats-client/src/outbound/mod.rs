@@ -9,4 +9,6 @@ pub(crate) mod batch;
 pub(crate) mod queue;
 
 pub(crate) use batch::Batch;
-pub(crate) use queue::{Command, Phase, PongWaiter, PublishFrame, Record, WriteQueue};
+pub(crate) use queue::{
+    Command, Phase, PongWaiter, PublishFrame, Record, Take, WriteQueue, COALESCE_WAIT,
+};

@@ -64,6 +64,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod consumer;
 mod context;
 mod error;
 pub mod message;

@@ -63,24 +63,14 @@ pub(crate) mod nanos {
     }
 }
 
-/// `Option<Duration>` as nanoseconds; `None` is omitted (use with `skip_serializing_if`).
-pub(crate) mod opt_nanos {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => super::nanos::serialize(d, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        let n = Option::<i64>::deserialize(d)?;
-        Ok(n.map(|n| Duration::from_nanos(u64::try_from(n).unwrap_or(0))))
+/// `Option<Duration>` as nanoseconds, for `serialize_with` (with `skip_serializing_if`).
+pub(crate) fn opt_nanos<S: serde::Serializer>(
+    d: &Option<Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => nanos::serialize(d, s),
+        None => s.serialize_none(),
     }
 }
 

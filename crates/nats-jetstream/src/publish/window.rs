@@ -135,10 +135,6 @@ impl<W> Window<W> {
         self.entries.is_empty()
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
-
     /// Adds a publish; sends it at once unless the flow is held.
     pub(crate) fn insert(
         &mut self,

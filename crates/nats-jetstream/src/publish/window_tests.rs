@@ -266,7 +266,7 @@ fn removing_an_entry_frees_its_timer() {
     let t0 = Instant::now();
     let mut w = window();
     let (a, _) = put(&mut w, "s.x", 1, t0);
-    assert_eq!(w.len(), 1);
+    assert!(!w.is_empty());
     assert_eq!(w.remove(a), Some(1));
     assert_eq!(w.next_deadline(), None);
     w.fail_all(&PublishError::Closed);

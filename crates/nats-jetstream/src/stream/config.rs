@@ -39,7 +39,6 @@ use crate::wire::{nanos, opt_time};
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 pub struct Config {
     /// The stream's name (J3: no `.`, `*`, `>`, whitespace or path separators).
     pub name: String,
@@ -233,7 +232,6 @@ pub enum StorageType {
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 pub struct Source {
     /// The origin stream.
     pub name: String,
@@ -262,7 +260,6 @@ pub struct Source {
 /// let ext = nats_jetstream::stream::External { api: "$JS.hub.API".into(), deliver: None };
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct External {
     /// The API prefix.
     pub api: String,
@@ -280,7 +277,6 @@ pub struct External {
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 pub struct Placement {
     /// The cluster's name.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -299,7 +295,6 @@ pub struct Placement {
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 pub struct Republish {
     /// Source subject filter.
     pub src: String,

@@ -305,8 +305,7 @@ impl Context {
     /// Whether the connected server speaks the 2.10 consumer API (`CONSUMER.CREATE.<s>.<c>`
     /// with `action`, several filter subjects).
     pub(crate) fn server_at_least(&self, major: u32, minor: u32) -> bool {
-        parse_version(&self.inner.client.server_info().version)
-            .is_some_and(|(a, b, _)| (a, b) >= (major, minor))
+        server_at_least(&self.inner.client, major, minor)
     }
 
     /// THE one place an API request is sent (J1, J2): `subject` under the prefix, a JSON (or
@@ -342,6 +341,11 @@ impl Context {
         let reply = self.request(suffix, payload).await?;
         decode_reply(&reply.payload)
     }
+}
+
+/// Whether `client`'s server reports at least version `major.minor`.
+pub(crate) fn server_at_least(client: &Client, major: u32, minor: u32) -> bool {
+    parse_version(&client.server_info().version).is_some_and(|(a, b, _)| (a, b) >= (major, minor))
 }
 
 /// Decodes an API reply: its `error` member becomes [`Error::Api`], anything else `T`.

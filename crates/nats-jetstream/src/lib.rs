@@ -63,6 +63,7 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod consumer;
 mod context;

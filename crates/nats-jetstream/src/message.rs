@@ -62,7 +62,8 @@ pub enum AckKind {
     Nak(Option<Duration>),
     /// Still working: restart the ack wait (`+WPI`). May be sent any number of times.
     Progress,
-    /// Never redeliver, with an optional reason (`+TERM`).
+    /// Never redeliver, with an optional reason (`+TERM`; the reason is sent to 2.10+
+    /// servers only, as older ones ignore a `+TERM` with a reason).
     Term(Option<String>),
 }
 
@@ -167,9 +168,14 @@ impl Message {
     /// ```
     pub async fn ack_with(&self, kind: AckKind) -> Result<(), AckError> {
         let reply = self.claim(&kind)?;
+        // Servers before 2.10 ignore a `+TERM` that carries a reason: send it bare there.
+        let payload = match &kind {
+            AckKind::Term(Some(_)) if !self.server_at_least_2_10() => AckKind::Term(None).payload(),
+            other => other.payload(),
+        };
         let result = self
             .client
-            .publish(reply, Bytes::from(kind.payload()))
+            .publish(reply, Bytes::from(payload))
             .await
             .map_err(AckError::Publish);
         if result.is_err() && kind.is_final() {
@@ -205,6 +211,10 @@ impl Message {
             self.acked.store(false, Ordering::Release);
         }
         result
+    }
+
+    fn server_at_least_2_10(&self) -> bool {
+        crate::context::server_at_least(&self.client, 2, 10)
     }
 
     /// Checks that `kind` may be sent and marks a final ack; returns the ack subject.

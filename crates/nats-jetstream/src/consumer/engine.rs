@@ -81,7 +81,7 @@ pub(crate) struct PullRequest {
     pub(crate) batch: usize,
     #[serde(skip_serializing_if = "is_zero")]
     pub(crate) max_bytes: usize,
-    #[serde(with = "crate::wire::nanos")]
+    #[serde(with = "crate::wire::nanos", skip_serializing_if = "Duration::is_zero")]
     pub(crate) expires: Duration,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) no_wait: bool,
@@ -120,8 +120,8 @@ pub(crate) struct Engine {
     sub: Subscriber,
     events: EventStream,
     inbox: String,
-    /// The reply subject of the current consumer's pulls: `<inbox>.<serial>`; messages to
-    /// another serial belong to an older consumer and are dropped.
+    /// The reply subject of the current consumer's pulls: `<inbox>.<serial>`; status
+    /// messages to another serial belong to an older consumer and are dropped.
     serial: u64,
     pending_messages: usize,
     pending_bytes: usize,
@@ -245,8 +245,11 @@ impl Engine {
                 biased;
                 msg = self.sub.next() => {
                     let Some(msg) = msg else { return Step::Ended(ConsumeError::Closed) };
-                    if msg.subject.as_str() != self.reply() {
-                        continue; // an older consumer's delivery
+                    // Status messages come to the pull's reply subject: one of an older
+                    // consumer (an ordered reset) is dropped. Deliveries keep their own
+                    // subject; the ordered consumer tells them apart by the ack subject.
+                    if msg.status.is_some() && msg.subject.as_str() != self.reply() {
+                        continue;
                     }
                     self.last_seen = Instant::now();
                     if let Some(step) = self.on_message(msg) {
@@ -325,7 +328,17 @@ pub(crate) async fn diagnose(
         Err(e) if e.is_consumer_not_found() => Ok(ConsumeError::ConsumerDeleted),
         Err(e) if e.is_stream_not_found() => Ok(ConsumeError::StreamDeleted),
         Err(e) => Err(e),
-        // It exists: its leader was missing for a moment.
+        // Push consumers do not serve pulls (J14).
+        Ok(info)
+            if info
+                .config
+                .extra
+                .get("deliver_subject")
+                .is_some_and(|d| d.as_str().is_some_and(|d| !d.is_empty())) =>
+        {
+            Ok(ConsumeError::ConsumerPushBased)
+        }
+        // It exists: its leader was missing for a moment (the pull had no responders).
         Ok(_) => Err(Error::JetStreamNotEnabled),
     }
 }

@@ -258,7 +258,12 @@ impl FetchBuilder<'_> {
         let request = PullRequest {
             batch: self.max_messages,
             max_bytes: self.max_bytes,
-            expires,
+            // With no_wait the server answers at once; an expiry would make it wait.
+            expires: if self.no_wait {
+                Duration::ZERO
+            } else {
+                expires
+            },
             no_wait: self.no_wait,
             idle_heartbeat: self.heartbeat,
         };
@@ -498,6 +503,14 @@ impl Consume {
                     return Some(Ok(Message::new(msg, ctx.client().clone(), ctx.timeout())));
                 }
                 Step::MissedHeartbeats => {
+                    // A deleted consumer's pulls are dropped silently: silence is the only
+                    // sign, so ask whether it still exists (J15).
+                    if let Ok(gone) = self.engine.diagnose().await {
+                        if !matches!(gone, ConsumeError::ConsumerPushBased) {
+                            self.done = true;
+                            return Some(Err(gone));
+                        }
+                    }
                     return Some(Err(ConsumeError::MissingHeartbeats { missed: 2 }));
                 }
                 Step::Reconnected => {}

@@ -69,6 +69,12 @@ pub enum AckKind {
 
 impl AckKind {
     /// The ack's payload on the wire.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(nats_jetstream::AckKind::Progress.payload(), "+WPI");
+    /// ```
     pub fn payload(&self) -> String {
         match self {
             AckKind::Ack => "+ACK".into(),
@@ -287,6 +293,14 @@ pub struct Info<'a> {
 impl<'a> Info<'a> {
     /// Parses an ack subject: v1 `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`
     /// or v2 `$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>[.<token>…]`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_jetstream::message::Info;
+    /// assert!(Info::parse("$JS.ACK.S.C.1.5.5.0.0").is_some());
+    /// assert!(Info::parse("_INBOX.x").is_none());
+    /// ```
     pub fn parse(subject: &'a str) -> Option<Info<'a>> {
         let rest = subject.strip_prefix("$JS.ACK.")?;
         let tokens: Vec<&str> = rest.split('.').collect();

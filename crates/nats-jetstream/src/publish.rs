@@ -116,11 +116,29 @@ pub struct Publish {
 
 impl Publish {
     /// An empty message without headers.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(js: nats_jetstream::Context) -> Result<(), nats_jetstream::PublishError> {
+    /// use nats_jetstream::Publish;
+    /// let ack = js.send_publish("a", Publish::build()).await?.await?;
+    /// # Ok(()) }
+    /// ```
     pub fn build() -> Publish {
         Publish::default()
     }
 
     /// The payload.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(js: nats_jetstream::Context) -> Result<(), nats_jetstream::PublishError> {
+    /// use nats_jetstream::Publish;
+    /// js.send_publish("a", Publish::build().payload("hi".into())).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn payload(mut self, payload: Bytes) -> Publish {
         self.payload = payload;
         self
@@ -128,6 +146,15 @@ impl Publish {
 
     /// Adds a header (an invalid name or value fails the publish with
     /// [`PublishError::InvalidArgument`]).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(js: nats_jetstream::Context) -> Result<(), nats_jetstream::PublishError> {
+    /// use nats_jetstream::Publish;
+    /// js.send_publish("a", Publish::build().header("Trace-Id", "t1").header("Tag", "x")).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Publish {
         if let Err(e) = self.headers.append(name.as_ref(), value.as_ref()) {
             self.error.get_or_insert_with(|| e.to_string());
@@ -136,6 +163,17 @@ impl Publish {
     }
 
     /// Adds every header of `headers`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(js: nats_jetstream::Context) -> Result<(), nats_jetstream::PublishError> {
+    /// use nats_jetstream::Publish;
+    /// let mut h = nats_client::HeaderMap::new();
+    /// h.insert("Trace-Id", "t1").map_err(|e| nats_jetstream::PublishError::InvalidArgument(e.to_string()))?;
+    /// js.send_publish("a", Publish::build().headers(h)).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn headers(mut self, headers: HeaderMap) -> Publish {
         for (name, value) in headers.iter() {
             if let Err(e) = self.headers.append(name, value) {
@@ -147,27 +185,72 @@ impl Publish {
 
     /// The message id (`Nats-Msg-Id`) the stream deduplicates on. Without one a unique id is
     /// generated, so re-sends after a fail-over are deduplicated too (J9).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(js: nats_jetstream::Context) -> Result<(), nats_jetstream::PublishError> {
+    /// use nats_jetstream::Publish;
+    /// js.send_publish("orders.new", Publish::build().message_id("order-17")).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn message_id(self, id: impl AsRef<str>) -> Publish {
         self.set(MSG_ID, id.as_ref())
     }
 
     /// Only store it if the subject belongs to stream `stream` (`Nats-Expected-Stream`).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(js: nats_jetstream::Context) -> Result<(), nats_jetstream::PublishError> {
+    /// use nats_jetstream::Publish;
+    /// js.send_publish("orders.new", Publish::build().expected_stream("ORDERS")).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn expected_stream(self, stream: impl AsRef<str>) -> Publish {
         self.set(EXPECTED_STREAM, stream.as_ref())
     }
 
     /// Only store it if the stream's last sequence is `sequence`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(js: nats_jetstream::Context) -> Result<(), nats_jetstream::PublishError> {
+    /// use nats_jetstream::Publish;
+    /// js.send_publish("orders.new", Publish::build().expected_last_sequence(41)).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn expected_last_sequence(self, sequence: u64) -> Publish {
         self.set(EXPECTED_LAST_SEQUENCE, &sequence.to_string())
     }
 
     /// Only store it if the last message on its subject has sequence `sequence` (0: no
     /// message on the subject yet).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(js: nats_jetstream::Context) -> Result<(), nats_jetstream::PublishError> {
+    /// use nats_jetstream::Publish;
+    /// js.send_publish("cfg.a", Publish::build().expected_last_subject_sequence(0)).await?; // only if cfg.a is new
+    /// # Ok(()) }
+    /// ```
     pub fn expected_last_subject_sequence(self, sequence: u64) -> Publish {
         self.set(EXPECTED_LAST_SUBJECT_SEQUENCE, &sequence.to_string())
     }
 
     /// Only store it if the stream's last message id is `id`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(js: nats_jetstream::Context) -> Result<(), nats_jetstream::PublishError> {
+    /// use nats_jetstream::Publish;
+    /// js.send_publish("orders.new", Publish::build().expected_last_message_id("order-16")).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn expected_last_message_id(self, id: impl AsRef<str>) -> Publish {
         self.set(EXPECTED_LAST_MSG_ID, id.as_ref())
     }

@@ -485,18 +485,42 @@ pub struct Purge<'a> {
 
 impl Purge<'_> {
     /// Only messages on subjects matching `filter`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(stream: nats_jetstream::stream::Stream) -> Result<(), nats_jetstream::Error> {
+    /// let purged = stream.purge().filter("orders.eu.>").await?;
+    /// # Ok(()) }
+    /// ```
     pub fn filter(mut self, filter: impl Into<String>) -> Self {
         self.request.filter = Some(filter.into());
         self
     }
 
     /// Keep the newest `n` messages (per `filter`).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(stream: nats_jetstream::stream::Stream) -> Result<(), nats_jetstream::Error> {
+    /// let purged = stream.purge().keep(100).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn keep(mut self, n: u64) -> Self {
         self.request.keep = Some(n);
         self
     }
 
     /// Purge everything below `sequence` (not including it).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(stream: nats_jetstream::stream::Stream) -> Result<(), nats_jetstream::Error> {
+    /// let purged = stream.purge().sequence(1_000).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn sequence(mut self, sequence: u64) -> Self {
         self.request.seq = Some(sequence);
         self

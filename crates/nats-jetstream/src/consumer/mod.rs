@@ -26,6 +26,18 @@ use crate::wire::validate_name;
 
 /// A kind of consumer config [`Stream::create_consumer`] accepts: [`pull::Config`] makes a
 /// [`PullConsumer`], [`pull::OrderedConfig`] an [`OrderedConsumer`].
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(stream: nats_jetstream::stream::Stream) -> Result<(), nats_jetstream::Error> {
+/// use nats_jetstream::consumer::{pull, ConsumerKind};
+/// async fn make<C: ConsumerKind>(s: &nats_jetstream::stream::Stream, c: C) -> Result<C::Consumer, nats_jetstream::Error> {
+///     s.create_consumer(c).await
+/// }
+/// let pull: nats_jetstream::consumer::PullConsumer = make(&stream, pull::Config::default()).await?;
+/// # Ok(()) }
+/// ```
 pub trait ConsumerKind: Send + Sized + 'static {
     /// The handle the config creates.
     type Consumer;

@@ -360,6 +360,16 @@ impl Drop for Ordered {
 /// The messages of an ordered consumer (J18–J19): every message once, in stream order; ends
 /// with [`ConsumeError::StreamDeleted`] when the stream is deleted. Dropping it deletes the
 /// current server-side consumer.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(c: nats_jetstream::consumer::OrderedConsumer) -> Result<(), Box<dyn std::error::Error>> {
+/// use futures_util::StreamExt;
+/// let mut messages: nats_jetstream::consumer::OrderedMessages = c.messages().await?;
+/// while let Some(m) = messages.next().await { println!("{:?}", m?.payload); }
+/// # Ok(()) }
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct OrderedMessages {
     inner: Pin<Box<dyn Stream<Item = Result<Message, ConsumeError>> + Send>>,

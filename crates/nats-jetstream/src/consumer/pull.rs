@@ -53,16 +53,40 @@ impl PullConsumer {
     }
 
     /// The consumer's name.
+    ///
+    /// # Examples
+    ///
+    /// ``` no_run
+    /// # fn demo(c: nats_jetstream::consumer::PullConsumer) {
+    /// println!("{} on {}", c.name(), c.stream_name());
+    /// # }
+    /// ```
     pub fn name(&self) -> &str {
         &self.info.name
     }
 
     /// The stream's name.
+    ///
+    /// # Examples
+    ///
+    /// ``` no_run
+    /// # fn demo(c: nats_jetstream::consumer::PullConsumer) {
+    /// assert!(!c.stream_name().is_empty());
+    /// # }
+    /// ```
     pub fn stream_name(&self) -> &str {
         &self.info.stream_name
     }
 
     /// The info as it was when this handle was made (no request).
+    ///
+    /// # Examples
+    ///
+    /// ``` no_run
+    /// # fn demo(c: nats_jetstream::consumer::PullConsumer) {
+    /// println!("{:?}", c.cached_info().config.ack_policy);
+    /// # }
+    /// ```
     pub fn cached_info(&self) -> &Info {
         &self.info
     }
@@ -181,6 +205,15 @@ const FETCH_WAIT: Duration = Duration::from_secs(5);
 const EXPIRY_SLACK: Duration = Duration::from_secs(1);
 
 /// Settings of one pull (see [`PullConsumer::fetch`] and [`PullConsumer::batch`]).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), nats_jetstream::Error> {
+/// let builder: nats_jetstream::consumer::FetchBuilder<'_> = c.fetch().max_messages(10);
+/// let batch = builder.messages().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct FetchBuilder<'a> {
@@ -194,24 +227,57 @@ pub struct FetchBuilder<'a> {
 
 impl FetchBuilder<'_> {
     /// At most this many messages (default 10).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), nats_jetstream::Error> {
+    /// let batch = c.fetch().max_messages(50).messages().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn max_messages(mut self, n: usize) -> Self {
         self.max_messages = n.max(1);
         self
     }
 
     /// At most this many bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), nats_jetstream::Error> {
+    /// let batch = c.fetch().max_messages(1000).max_bytes(64 * 1024).messages().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn max_bytes(mut self, n: usize) -> Self {
         self.max_bytes = n;
         self
     }
 
     /// The pull's expiry (default: 30 s for `batch`, 5 s for `fetch`).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), nats_jetstream::Error> {
+    /// let batch = c.batch().expires(std::time::Duration::from_secs(5)).messages().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn expires(mut self, d: Duration) -> Self {
         self.expires = Some(d);
         self
     }
 
     /// Ask for idle heartbeats (at most half the expiry); missing two ends the batch.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), nats_jetstream::Error> {
+    /// use std::time::Duration;
+    /// let batch = c.batch().expires(Duration::from_secs(10)).heartbeat(Duration::from_secs(2)).messages().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn heartbeat(mut self, d: Duration) -> Self {
         self.heartbeat = Some(d);
         self
@@ -361,6 +427,16 @@ impl BatchState {
 
 /// The messages of one pull request (J12): ends after the batch, a 404 / 408 status, or the
 /// expiry. Status messages never appear in it.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), Box<dyn std::error::Error>> {
+/// use futures_util::StreamExt;
+/// let mut batch: nats_jetstream::consumer::Batch = c.fetch().messages().await?;
+/// while let Some(m) = batch.next().await { m?.ack().await?; }
+/// # Ok(()) }
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct Batch {
     inner: Pin<Box<dyn Stream<Item = Result<Message, ConsumeError>> + Send>>,
@@ -381,6 +457,15 @@ impl fmt::Debug for Batch {
 }
 
 /// Settings of a [`Messages`] stream (see [`PullConsumer::consume`]).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), nats_jetstream::Error> {
+/// let builder: nats_jetstream::consumer::ConsumeBuilder<'_> = c.consume().max_messages(10);
+/// let messages = builder.messages().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct ConsumeBuilder<'a> {
@@ -397,30 +482,70 @@ impl ConsumeBuilder<'_> {
     /// Messages in flight at most (default 500; 1,000,000 when only
     /// [`max_bytes`](ConsumeBuilder::max_bytes) is set). Memory: at most this many messages
     /// wait in the client when the reader is slow.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), nats_jetstream::Error> {
+    /// let messages = c.consume().max_messages(100).messages().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn max_messages(mut self, n: usize) -> Self {
         self.max_messages = Some(n);
         self
     }
 
     /// Bytes in flight at most (default: no byte limit).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), nats_jetstream::Error> {
+    /// let messages = c.consume().max_bytes(4 << 20).messages().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn max_bytes(mut self, n: usize) -> Self {
         self.max_bytes = Some(n);
         self
     }
 
     /// Each pull's expiry (default 30 s); the heartbeat defaults to half of it, capped at 30 s.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), nats_jetstream::Error> {
+    /// let messages = c.consume().expires(std::time::Duration::from_secs(10)).messages().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn expires(mut self, d: Duration) -> Self {
         self.expires = Some(d);
         self
     }
 
     /// The idle heartbeat (at most half the expiry).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), nats_jetstream::Error> {
+    /// let messages = c.consume().heartbeat(std::time::Duration::from_secs(5)).messages().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn heartbeat(mut self, d: Duration) -> Self {
         self.heartbeat = Some(d);
         self
     }
 
     /// Pull again when pending messages fall to this (default: half of `max_messages`).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), nats_jetstream::Error> {
+    /// let messages = c.consume().max_messages(100).threshold_messages(20).messages().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn threshold_messages(mut self, n: usize) -> Self {
         self.threshold = Some(n);
         self
@@ -431,6 +556,14 @@ impl ConsumeBuilder<'_> {
     /// ends with [`ConsumeError::GaveUp`] (J15). `None` (the default): retry as long as the
     /// consumer exists; a deleted consumer always ends it with
     /// [`ConsumeError::ConsumerDeleted`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), nats_jetstream::Error> {
+    /// let messages = c.consume().max_retries(Some(5)).messages().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn max_retries(mut self, n: Option<u32>) -> Self {
         self.max_retries = n;
         self
@@ -544,6 +677,16 @@ impl Consume {
 /// survives reconnects and leader changes without user action, yields
 /// [`ConsumeError::MissingHeartbeats`] as a warning, and ends (after one terminal error item)
 /// when the consumer is deleted or is push based.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), Box<dyn std::error::Error>> {
+/// use futures_util::StreamExt;
+/// let mut messages: nats_jetstream::consumer::Messages = c.messages().await?;
+/// while let Some(m) = messages.next().await { m?.ack().await?; }
+/// # Ok(()) }
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct Messages {
     inner: Pin<Box<dyn Stream<Item = Result<Message, ConsumeError>> + Send>>,

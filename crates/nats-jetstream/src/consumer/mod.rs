@@ -8,18 +8,23 @@ pub mod ordered;
 pub mod pull;
 mod status;
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
 
+use futures_core::Stream as FuturesStream;
+use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Map;
 
 pub use config::{AckPolicy, Config, DeliverPolicy, Info, ReplayPolicy, SequenceInfo};
-pub use ordered::{OrderedConsumer, OrderedMessages};
-pub use pull::{Batch, ConsumeBuilder, FetchBuilder, Messages, PullConsumer};
+pub use ordered::OrderedConsumer;
+pub use pull::{ConsumeBuilder, FetchBuilder, PullConsumer};
 
 use crate::context::Context;
-use crate::error::Error;
+use crate::error::{ConsumeError, Error};
+use crate::message::Message;
 use crate::paged::Paged;
 use crate::stream::Stream;
 use crate::wire::validate_name;
@@ -61,6 +66,79 @@ impl ConsumerKind for Config {
             let info = create(&stream.context, &stream.name, &self, Action::Create).await?;
             Ok(PullConsumer::new(stream.context, info))
         })
+    }
+}
+
+/// The messages of a consumer, as a `Stream` (J12–J19):
+///
+/// - from [`FetchBuilder::messages`] (`fetch()` / `batch()`): one pull request; ends after the
+///   batch, a 404 / 408 status, or the expiry (J12);
+/// - from [`PullConsumer::messages`]: keeps pulling, survives reconnects and leader changes
+///   without user action, yields [`ConsumeError::MissingHeartbeats`] as a warning, and ends
+///   after one terminal error item when the consumer is deleted or is push based (J13–J15);
+/// - from [`OrderedConsumer::messages`]: every message once and in stream order across resets;
+///   ends with [`ConsumeError::StreamDeleted`] (J18–J19).
+///
+/// Status messages never appear in it. Work happens only while it is polled: a slow reader
+/// leaves at most the pulled messages waiting in the client.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), Box<dyn std::error::Error>> {
+/// use futures_util::StreamExt;
+/// let mut messages: nats_jetstream::consumer::Messages = c.messages().await?;
+/// while let Some(m) = messages.next().await { m?.ack().await?; }
+/// # Ok(()) }
+/// ```
+#[must_use = "streams do nothing unless polled"]
+pub struct Messages {
+    inner: Pin<Box<dyn FuturesStream<Item = Result<Message, ConsumeError>> + Send>>,
+}
+
+/// A consumer stream's state: produces the next item, `None` once it has ended.
+pub(crate) trait NextItem: Send + 'static {
+    fn next_item(&mut self) -> impl Future<Output = Option<Result<Message, ConsumeError>>> + Send;
+}
+
+impl Messages {
+    pub(crate) fn new<S: NextItem>(state: S) -> Messages {
+        Messages {
+            inner: Box::pin(futures_util::stream::unfold(state, |mut s| async move {
+                let item = s.next_item().await?;
+                Some((item, s))
+            })),
+        }
+    }
+
+    /// The next item, like `StreamExt::next`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut messages = c.messages().await?;
+    /// if let Some(msg) = messages.recv().await {
+    ///     msg?.ack().await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn recv(&mut self) -> Option<Result<Message, ConsumeError>> {
+        self.next().await
+    }
+}
+
+impl FuturesStream for Messages {
+    type Item = Result<Message, ConsumeError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl fmt::Debug for Messages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Messages").finish_non_exhaustive()
     }
 }
 

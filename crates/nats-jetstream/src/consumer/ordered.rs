@@ -5,16 +5,12 @@
 //! older consumer are dropped by comparison, not by timing. The stop conditions of J19 are in
 //! [`Ordered::reset`].
 
-use std::fmt;
 use std::pin::Pin;
-use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, SystemTime};
-
-use futures_core::Stream;
 
 use super::config::{AckPolicy, Config, DeliverPolicy, ReplayPolicy};
 use super::engine::{Engine, PullPlan, Step};
-use super::{create, Action, ConsumerKind};
+use super::{create, Action, ConsumerKind, Messages, NextItem};
 use crate::context::Context;
 use crate::error::{ConsumeError, Error};
 use crate::message::{Info, Message};
@@ -106,7 +102,9 @@ impl ConsumerKind for OrderedConfig {
 }
 
 /// An ordered consumer (J18): [`messages`](OrderedConsumer::messages) delivers every message
-/// of the stream (matching the filter) once and in order, across any number of resets.
+/// of the stream (matching the filter) once and in order, across any number of resets, and
+/// ends with [`ConsumeError::StreamDeleted`] when the stream is deleted (J19). Dropping the
+/// stream deletes the current server-side consumer.
 ///
 /// # Examples
 ///
@@ -145,7 +143,7 @@ impl OrderedConsumer {
     /// let messages = c.messages().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn messages(&self) -> Result<OrderedMessages, Error> {
+    pub async fn messages(&self) -> Result<Messages, Error> {
         let client = self.context.client();
         // Unique per ordered stream: the inbox's random token.
         let prefix = client
@@ -182,12 +180,7 @@ impl OrderedConsumer {
         .await?;
         ordered.current = Some(info.name);
         ordered.engine = Some(engine);
-        Ok(OrderedMessages {
-            inner: Box::pin(futures_util::stream::unfold(ordered, |mut o| async move {
-                let item = o.next_item().await?;
-                Some((item, o))
-            })),
-        })
+        Ok(Messages::new(ordered))
     }
 }
 
@@ -230,12 +223,18 @@ struct Ordered {
     done: bool,
 }
 
+impl NextItem for Ordered {
+    async fn next_item(&mut self) -> Option<Result<Message, ConsumeError>> {
+        self.next_message().await
+    }
+}
+
 impl Ordered {
     fn consumer_config(&self) -> Config {
         consumer_config(&self.config, &self.prefix, self.serial, self.stream_seq)
     }
 
-    async fn next_item(&mut self) -> Option<Result<Message, ConsumeError>> {
+    async fn next_message(&mut self) -> Option<Result<Message, ConsumeError>> {
         loop {
             if self.done {
                 return None;
@@ -354,38 +353,6 @@ impl Drop for Ordered {
                 self.delete_in_background(current);
             }
         }
-    }
-}
-
-/// The messages of an ordered consumer (J18–J19): every message once, in stream order; ends
-/// with [`ConsumeError::StreamDeleted`] when the stream is deleted. Dropping it deletes the
-/// current server-side consumer.
-///
-/// # Examples
-///
-/// ```no_run
-/// # async fn demo(c: nats_jetstream::consumer::OrderedConsumer) -> Result<(), Box<dyn std::error::Error>> {
-/// use futures_util::StreamExt;
-/// let mut messages: nats_jetstream::consumer::OrderedMessages = c.messages().await?;
-/// while let Some(m) = messages.next().await { println!("{:?}", m?.payload); }
-/// # Ok(()) }
-/// ```
-#[must_use = "streams do nothing unless polled"]
-pub struct OrderedMessages {
-    inner: Pin<Box<dyn Stream<Item = Result<Message, ConsumeError>> + Send>>,
-}
-
-impl Stream for OrderedMessages {
-    type Item = Result<Message, ConsumeError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
-    }
-}
-
-impl fmt::Debug for OrderedMessages {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OrderedMessages").finish_non_exhaustive()
     }
 }
 

@@ -1,13 +1,9 @@
 //! Pull consumers (J11–J15): [`PullConsumer`] with `fetch()` / `batch()` (one pull request,
 //! J12) and `messages()` (ADR-37 consume, J13–J15).
 
-use std::fmt;
-use std::pin::Pin;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_core::Stream;
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
@@ -16,7 +12,7 @@ pub use super::ordered::OrderedConfig;
 
 use super::engine::{diagnose, Engine, PullPlan, PullRequest, Step};
 use super::status::{status_action, StatusAction};
-use super::Info;
+use super::{Info, Messages, NextItem};
 use crate::context::Context;
 use crate::error::{ConsumeError, Error};
 use crate::message::Message;
@@ -283,7 +279,8 @@ impl FetchBuilder<'_> {
         self
     }
 
-    /// Sends the pull request and returns its messages as a stream.
+    /// Sends the pull request and returns its messages as a stream that ends after the
+    /// batch, a 404 / 408 status, or the expiry (J12).
     ///
     /// # Errors
     ///
@@ -301,7 +298,7 @@ impl FetchBuilder<'_> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn messages(self) -> Result<Batch, Error> {
+    pub async fn messages(self) -> Result<Messages, Error> {
         let c = self.consumer;
         let expires = self.expires.unwrap_or(if self.no_wait {
             FETCH_WAIT
@@ -354,12 +351,7 @@ impl FetchBuilder<'_> {
             heartbeat: self.heartbeat,
             done: false,
         };
-        Ok(Batch {
-            inner: Box::pin(futures_util::stream::unfold(state, |mut s| async move {
-                let item = s.next_item().await?;
-                Some((item, s))
-            })),
-        })
+        Ok(Messages::new(state))
     }
 }
 
@@ -374,7 +366,7 @@ struct BatchState {
     done: bool,
 }
 
-impl BatchState {
+impl NextItem for BatchState {
     async fn next_item(&mut self) -> Option<Result<Message, ConsumeError>> {
         loop {
             if self.done || self.remaining == 0 {
@@ -422,37 +414,6 @@ impl BatchState {
                 }
             }
         }
-    }
-}
-
-/// The messages of one pull request (J12): ends after the batch, a 404 / 408 status, or the
-/// expiry. Status messages never appear in it.
-///
-/// # Examples
-///
-/// ```no_run
-/// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), Box<dyn std::error::Error>> {
-/// use futures_util::StreamExt;
-/// let mut batch: nats_jetstream::consumer::Batch = c.fetch().messages().await?;
-/// while let Some(m) = batch.next().await { m?.ack().await?; }
-/// # Ok(()) }
-/// ```
-#[must_use = "streams do nothing unless polled"]
-pub struct Batch {
-    inner: Pin<Box<dyn Stream<Item = Result<Message, ConsumeError>> + Send>>,
-}
-
-impl Stream for Batch {
-    type Item = Result<Message, ConsumeError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
-    }
-}
-
-impl fmt::Debug for Batch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Batch").finish_non_exhaustive()
     }
 }
 
@@ -607,12 +568,7 @@ impl ConsumeBuilder<'_> {
             failures: 0,
             done: false,
         };
-        Ok(Messages {
-            inner: Box::pin(futures_util::stream::unfold(state, |mut s| async move {
-                let item = s.next_item().await?;
-                Some((item, s))
-            })),
-        })
+        Ok(Messages::new(state))
     }
 }
 
@@ -623,7 +579,7 @@ struct Consume {
     done: bool,
 }
 
-impl Consume {
+impl NextItem for Consume {
     async fn next_item(&mut self) -> Option<Result<Message, ConsumeError>> {
         loop {
             if self.done {
@@ -670,56 +626,5 @@ impl Consume {
                 }
             }
         }
-    }
-}
-
-/// A pull consumer's continuous stream of messages (ADR-37 consume, J13–J15): keeps pulling,
-/// survives reconnects and leader changes without user action, yields
-/// [`ConsumeError::MissingHeartbeats`] as a warning, and ends (after one terminal error item)
-/// when the consumer is deleted or is push based.
-///
-/// # Examples
-///
-/// ```no_run
-/// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), Box<dyn std::error::Error>> {
-/// use futures_util::StreamExt;
-/// let mut messages: nats_jetstream::consumer::Messages = c.messages().await?;
-/// while let Some(m) = messages.next().await { m?.ack().await?; }
-/// # Ok(()) }
-/// ```
-#[must_use = "streams do nothing unless polled"]
-pub struct Messages {
-    inner: Pin<Box<dyn Stream<Item = Result<Message, ConsumeError>> + Send>>,
-}
-
-impl Stream for Messages {
-    type Item = Result<Message, ConsumeError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
-    }
-}
-
-impl fmt::Debug for Messages {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Messages").finish_non_exhaustive()
-    }
-}
-
-impl Messages {
-    /// The next item, like `StreamExt::next`.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # async fn demo(c: nats_jetstream::consumer::PullConsumer) -> Result<(), Box<dyn std::error::Error>> {
-    /// let mut messages = c.messages().await?;
-    /// if let Some(msg) = messages.recv().await {
-    ///     msg?.ack().await?;
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn recv(&mut self) -> Option<Result<Message, ConsumeError>> {
-        self.next().await
     }
 }

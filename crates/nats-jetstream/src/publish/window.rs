@@ -397,15 +397,7 @@ impl<W> Window<W> {
     /// The connection was lost: hold everything until it is back.
     pub(crate) fn on_disconnected(&mut self) {
         self.mode = Mode::Disconnected;
-        let retrying: Vec<u64> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| matches!(e.phase, Phase::Retry { .. }))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in retrying {
-            self.hold(id);
-        }
+        self.hold_retrying();
     }
 
     /// A new connection: re-send every pending message whose attempt may have been lost.
@@ -475,15 +467,7 @@ impl<W> Window<W> {
             probes: 0,
             next: now + PROBE_BACKOFF.delay(1),
         };
-        let retrying: Vec<u64> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| matches!(e.phase, Phase::Retry { .. }))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in retrying {
-            self.hold(id);
-        }
+        self.hold_retrying();
     }
 
     /// Acks flow again: send what was held and what was in flight when probing began.
@@ -521,6 +505,19 @@ impl<W> Window<W> {
             },
         );
         Some(Action::Send { id, attempt })
+    }
+
+    /// Entries waiting for a re-send time wait for the flow instead.
+    fn hold_retrying(&mut self) {
+        let retrying: Vec<u64> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| matches!(e.phase, Phase::Retry { .. }))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in retrying {
+            self.hold(id);
+        }
     }
 
     fn hold(&mut self, id: u64) {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 use nats_jetstream::consumer::pull;
 use nats_jetstream::{AckError, AckKind};
 
-use crate::util::{js_server, memory_stream, next_item, publish_n};
+use crate::util::{consume_for, durable, js_server, memory_stream, next_item, publish_n};
 
 #[tokio::test]
 async fn j16_info_comes_from_the_ack_subject() {
@@ -38,21 +38,9 @@ async fn j16_info_comes_from_the_ack_subject() {
 async fn j17_ack_kinds_and_acking_twice() {
     let (_server, js) = js_server().await;
     let s = memory_stream(&js, "ACKS").await;
-    let c = s
-        .create_consumer(pull::Config {
-            durable_name: Some("acks".into()),
-            ack_wait: Duration::from_secs(30),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let c = durable(&s, "acks", Duration::from_secs(30)).await;
     publish_n(&js, "acks.a", "m", 3).await;
-    let mut messages = c
-        .consume()
-        .expires(Duration::from_secs(2))
-        .messages()
-        .await
-        .unwrap();
+    let mut messages = consume_for(&c, Duration::from_secs(2)).await;
 
     // m-0: progress twice, then ack; a second ack is an error, and so is progress after it.
     let m0 = next_item(&mut messages).await.unwrap().unwrap();

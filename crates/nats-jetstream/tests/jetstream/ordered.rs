@@ -10,7 +10,7 @@ use nats_jetstream::{ConsumeError, Message};
 use crate::util::{js_server, memory_stream, next_item, publish_n, within};
 
 async fn expect_in_order(
-    messages: &mut nats_jetstream::consumer::OrderedMessages,
+    messages: &mut nats_jetstream::consumer::Messages,
     from: usize,
     to: usize,
 ) {

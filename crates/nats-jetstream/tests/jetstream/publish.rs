@@ -23,24 +23,12 @@ async fn j6_publish_returns_the_ack_and_options_reach_the_server() {
     assert_eq!(ack.domain, None);
 
     // Message id: the second publish of the same id is a duplicate of sequence 2.
-    let first = js
-        .send_publish(
-            "pub.a",
-            Publish::build().payload("two".into()).message_id("m-2"),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    let dup = js
-        .send_publish(
-            "pub.a",
-            Publish::build().payload("two".into()).message_id("m-2"),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    let mut acks = Vec::new();
+    for _ in 0..2 {
+        let p = Publish::build().payload("two".into()).message_id("m-2");
+        acks.push(js.send_publish("pub.a", p).await.unwrap().await.unwrap());
+    }
+    let (first, dup) = (&acks[0], &acks[1]);
     assert_eq!((first.sequence, first.duplicate), (2, false));
     assert_eq!((dup.sequence, dup.duplicate), (2, true));
 

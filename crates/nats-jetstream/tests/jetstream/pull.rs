@@ -9,9 +9,11 @@ use nats_jetstream::consumer::{pull, AckPolicy, DeliverPolicy, ReplayPolicy};
 use nats_jetstream::{stream, ConsumeError};
 use nats_testkit::{Fault, FaultProxy, NatsServer};
 
-use crate::util::{fast, js_server, memory_stream, next_item, publish_n, within};
+use crate::util::{
+    consume_for, durable, fast, js_server, memory_stream, next_item, publish_n, within,
+};
 
-fn durable(name: &str) -> pull::Config {
+fn durable_config(name: &str) -> pull::Config {
     pull::Config {
         durable_name: Some(name.into()),
         ..Default::default()
@@ -108,7 +110,7 @@ async fn j11_create_get_update_delete_list_and_config_fields() {
 
     // On the context.
     js.get_consumer_from_stream("MGMT", "audit").await.unwrap();
-    js.create_consumer_on_stream(durable("ctx"), "MGMT")
+    js.create_consumer_on_stream(durable_config("ctx"), "MGMT")
         .await
         .unwrap();
     js.delete_consumer_from_stream("MGMT", "ctx").await.unwrap();
@@ -131,7 +133,7 @@ async fn j11_create_get_update_delete_list_and_config_fields() {
 async fn j12_fetch_and_batch_end_on_the_batch_404_408_or_expiry() {
     let (_server, js) = js_server().await;
     let s = memory_stream(&js, "FETCH").await;
-    let c = s.create_consumer(durable("f")).await.unwrap();
+    let c = s.create_consumer(durable_config("f")).await.unwrap();
     // Nothing stored: fetch ends at once (404), with no item.
     let start = Instant::now();
     let items: Vec<_> = within(
@@ -236,7 +238,7 @@ async fn j12_fetch_and_batch_end_on_the_batch_404_408_or_expiry() {
 async fn j13_messages_keeps_pulling_and_refills() {
     let (_server, js) = js_server().await;
     let s = memory_stream(&js, "CONSUME").await;
-    let c = s.create_consumer(durable("c")).await.unwrap();
+    let c = s.create_consumer(durable_config("c")).await.unwrap();
     publish_n(&js, "consume.a", "m", 1200).await;
     let mut messages = c.consume().max_messages(100).messages().await.unwrap();
     for i in 0..1200 {
@@ -268,7 +270,7 @@ async fn j13_missed_heartbeats_warn_and_repull_without_ending() {
         .unwrap();
     let js = nats_jetstream::new(client);
     let s = memory_stream(&js, "HB").await;
-    let c = s.create_consumer(durable("hb")).await.unwrap();
+    let c = s.create_consumer(durable_config("hb")).await.unwrap();
     let mut messages = c
         .consume()
         .expires(Duration::from_secs(2)) // heartbeat 1 s: missed after 2 s
@@ -317,21 +319,9 @@ async fn j13_messages_resume_after_a_server_restart_without_user_action() {
         })
         .await
         .unwrap();
-    let c = s
-        .create_consumer(pull::Config {
-            durable_name: Some("r".into()),
-            ack_wait: Duration::from_secs(2),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let c = durable(&s, "r", Duration::from_secs(2)).await;
     publish_n(&js, "restart.a", "m", 50).await;
-    let mut messages = c
-        .consume()
-        .expires(Duration::from_secs(4))
-        .messages()
-        .await
-        .unwrap();
+    let mut messages = consume_for(&c, Duration::from_secs(4)).await;
     let mut seen = HashSet::new();
     while seen.len() < 20 {
         let m = next_item(&mut messages).await.unwrap().unwrap();
@@ -383,13 +373,8 @@ async fn j13_messages_resume_after_a_server_restart_without_user_action() {
 async fn j14_j15_a_deleted_consumer_ends_the_stream() {
     let (_server, js) = js_server().await;
     let s = memory_stream(&js, "GONE").await;
-    let c = s.create_consumer(durable("gone")).await.unwrap();
-    let mut messages = c
-        .consume()
-        .expires(Duration::from_secs(2))
-        .messages()
-        .await
-        .unwrap();
+    let c = s.create_consumer(durable_config("gone")).await.unwrap();
+    let mut messages = consume_for(&c, Duration::from_secs(2)).await;
     publish_n(&js, "gone.a", "m", 1).await;
     next_item(&mut messages)
         .await
@@ -422,15 +407,10 @@ async fn j14_j15_a_deleted_consumer_ends_the_stream() {
 
     // A consumer deleted while nobody pulls: its pulls go unanswered, and the missed
     // heartbeats lead to a consumer info that says 10014.
-    let c2 = s.create_consumer(durable("later")).await.unwrap();
+    let c2 = s.create_consumer(durable_config("later")).await.unwrap();
     s.delete_consumer("later").await.unwrap();
     let start = Instant::now();
-    let mut messages = c2
-        .consume()
-        .expires(Duration::from_secs(2))
-        .messages()
-        .await
-        .unwrap();
+    let mut messages = consume_for(&c2, Duration::from_secs(2)).await;
     let end = next_item(&mut messages).await;
     assert!(
         matches!(end, Some(Err(ConsumeError::ConsumerDeleted))),
@@ -447,7 +427,7 @@ async fn j14_j15_a_deleted_consumer_ends_the_stream() {
 async fn j14_a_push_consumer_cannot_be_pulled() {
     let (_server, js) = js_server().await;
     let s = memory_stream(&js, "PUSH").await;
-    let mut config = durable("pushy");
+    let mut config = durable_config("pushy");
     config
         .extra
         .insert("deliver_subject".into(), "deliver.push".into());

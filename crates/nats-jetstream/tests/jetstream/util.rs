@@ -2,7 +2,6 @@
 
 #![allow(dead_code)]
 
-use std::future::Future;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -10,21 +9,11 @@ use nats_client::ConnectOptions;
 use nats_jetstream::{stream, Context};
 use nats_testkit::NatsServer;
 
-/// Default deadline for anything a test waits on.
-pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
+// `within` / `within_for`: the workspace's test waiting helpers (deadlines, not sleeps).
+#[path = "../../../nats-client/tests/common/wait.rs"]
+mod wait;
 
-/// Awaits `f` or panics after `DEADLINE` with `what`.
-pub(crate) async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
-    within_for(DEADLINE, what, f).await
-}
-
-/// Awaits `f` or panics after `d` with `what`.
-pub(crate) async fn within_for<T>(d: Duration, what: &str, f: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(d, f).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out after {d:?} waiting for {what}"),
-    }
-}
+pub(crate) use wait::{within, within_for};
 
 /// Client options for fast fail-over tests: 50 ms reconnect wait, no jitter, retry forever.
 pub(crate) fn fast() -> ConnectOptions {
@@ -83,4 +72,27 @@ pub(crate) fn trace() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
+}
+
+/// A durable pull consumer `name` on `s` with the given ack wait.
+pub(crate) async fn durable(
+    s: &stream::Stream,
+    name: &str,
+    ack_wait: Duration,
+) -> nats_jetstream::consumer::PullConsumer {
+    s.create_consumer(nats_jetstream::consumer::pull::Config {
+        durable_name: Some(name.into()),
+        ack_wait,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// `messages()` with pulls expiring after `expires` (heartbeat: half of it).
+pub(crate) async fn consume_for(
+    c: &nats_jetstream::consumer::PullConsumer,
+    expires: Duration,
+) -> nats_jetstream::consumer::Messages {
+    c.consume().expires(expires).messages().await.unwrap()
 }

@@ -12,4 +12,5 @@ mod messages;
 mod ordered;
 mod publish;
 mod pull;
+mod scripted;
 mod streams;

@@ -1,0 +1,126 @@
+//! What no real 2.9 server does on demand, played by the scripted fake server (J14): a
+//! "409 Leadership Change" and a "409 Exceeded MaxWaiting" on a running `messages()` reset the
+//! pending counts and re-pull at once; the stream goes on.
+
+use bytes::BytesMut;
+use futures_util::StreamExt;
+use nats_proto::{ClientOp, HeaderMap, StatusCode};
+use nats_testkit::{ScriptedConn, ScriptedServer};
+use std::time::Duration;
+
+use crate::util::{fast, within};
+
+/// The next PUB/HPUB or SUB, skipping keep-alive traffic.
+async fn next_op(conn: &mut ScriptedConn) -> ClientOp {
+    loop {
+        match conn.expect_op().await.unwrap() {
+            ClientOp::Ping => conn.send_pong().await.unwrap(),
+            ClientOp::Pong | ClientOp::Unsub { .. } => {}
+            op => return op,
+        }
+    }
+}
+
+async fn expect_sub(conn: &mut ScriptedConn) -> (String, u64) {
+    match next_op(conn).await {
+        ClientOp::Sub { subject, sid, .. } => (subject, sid),
+        other => panic!("expected SUB, got {other:?}"),
+    }
+}
+
+/// Expects a publish to `subject`; returns its reply subject and payload.
+async fn expect_pub(conn: &mut ScriptedConn, subject: &str) -> (String, serde_json::Value) {
+    match next_op(conn).await {
+        ClientOp::Pub {
+            subject: s,
+            reply,
+            payload,
+            ..
+        } if s == subject => {
+            let body = if payload.is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::from_slice(&payload).unwrap()
+            };
+            (reply.unwrap(), body)
+        }
+        other => panic!("expected PUB {subject}, got {other:?}"),
+    }
+}
+
+async fn send_status(conn: &mut ScriptedConn, subject: &str, sid: u64, code: u16, text: &str) {
+    let mut headers = HeaderMap::new();
+    headers.set_status(Some(StatusCode(code)), Some(text.into()));
+    let mut out = BytesMut::new();
+    nats_proto::encode_hmsg(&mut out, subject, sid, None, &headers, b"");
+    conn.send_raw(&out).await.unwrap();
+}
+
+const INFO: &str = r#"{"stream_name":"S","name":"C","created":"2025-01-01T00:00:00Z",
+    "config":{"durable_name":"C","deliver_policy":"all","ack_policy":"explicit","replay_policy":"instant"},
+    "delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},
+    "num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":1}"#;
+
+#[tokio::test]
+async fn j14_leadership_change_and_max_waiting_reset_and_repull() {
+    let server = ScriptedServer::start().await.unwrap();
+    let url = server.url();
+    let client_side = tokio::spawn(async move {
+        let client = fast().connect(url).await.unwrap();
+        let js = nats_jetstream::new(client);
+        let consumer = js.get_consumer_from_stream("S", "C").await.unwrap();
+        let mut messages = consumer
+            .consume()
+            .expires(Duration::from_secs(10))
+            .messages()
+            .await
+            .unwrap();
+        let first = messages.next().await.unwrap().unwrap();
+        let info = first.info().unwrap();
+        (first.payload.clone(), info.stream_sequence)
+    });
+
+    let mut conn = server.accept().await.unwrap();
+    conn.handshake().await.unwrap();
+    // Consumer info through the request inbox.
+    let (_, mux_sid) = expect_sub(&mut conn).await;
+    let (reply, _) = expect_pub(&mut conn, "$JS.API.CONSUMER.INFO.S.C").await;
+    conn.send_msg(&reply, mux_sid, None, INFO.as_bytes())
+        .await
+        .unwrap();
+    // messages(): its inbox, then the first pull.
+    let (_inbox, sid) = expect_sub(&mut conn).await;
+    let (pull_reply, body) = expect_pub(&mut conn, "$JS.API.CONSUMER.MSG.NEXT.S.C").await;
+    assert_eq!(body["batch"], 500);
+    assert_eq!(body["idle_heartbeat"], 5_000_000_000u64);
+    // A leadership change: the pending counts reset, a new full pull goes out.
+    send_status(&mut conn, &pull_reply, sid, 409, "Leadership Change").await;
+    let (again, body) = within(
+        "a re-pull",
+        expect_pub(&mut conn, "$JS.API.CONSUMER.MSG.NEXT.S.C"),
+    )
+    .await;
+    assert_eq!(
+        (again.as_str(), body["batch"].as_u64()),
+        (pull_reply.as_str(), Some(500))
+    );
+    send_status(&mut conn, &pull_reply, sid, 409, "Exceeded MaxWaiting").await;
+    let (_, body) = within(
+        "a re-pull",
+        expect_pub(&mut conn, "$JS.API.CONSUMER.MSG.NEXT.S.C"),
+    )
+    .await;
+    assert_eq!(body["batch"], 500);
+    // A heartbeat never reaches the user; the message does.
+    send_status(&mut conn, &pull_reply, sid, 100, "Idle Heartbeat").await;
+    conn.send_msg(
+        "s.a",
+        sid,
+        Some("$JS.ACK.S.C.1.7.1.1700000000000000000.0"),
+        b"hi",
+    )
+    .await
+    .unwrap();
+    let (payload, seq) = within("the message", client_side).await.unwrap();
+    assert_eq!((&payload[..], seq), (&b"hi"[..], 7));
+}

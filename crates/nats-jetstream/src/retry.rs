@@ -29,15 +29,10 @@ impl Backoff {
     }
 }
 
-/// Re-sends of an unacked publish: back off 100 ms doubling to 2 s between attempts, and give up
-/// once the retry window since the first attempt has passed.
-pub(crate) const PUBLISH_BACKOFF: Backoff = Backoff {
-    initial: Duration::from_millis(100),
-    max: Duration::from_secs(2),
-};
-
-/// While a stream has no leader only the oldest pending message is re-sent, as a probe: 10 ms
-/// doubling to 50 ms, so the first ack after an election comes within ~50 ms plus a round trip.
+/// Re-sends of unacked publishes (J9). While acks do not come (no stream leader, a lost
+/// connection's aftermath) only the oldest pending message is re-sent, as a probe: 10 ms
+/// doubling to 50 ms, so the first ack after an election comes within ~50 ms plus a round
+/// trip; the rest go out as soon as a probe is acked.
 pub(crate) const PROBE_BACKOFF: Backoff = Backoff {
     initial: Duration::from_millis(10),
     max: Duration::from_millis(50),
@@ -59,7 +54,7 @@ pub(crate) enum Decision {
 }
 
 /// The publish retry policy (J9): a pure function of the attempt number, the first attempt's
-/// time and `now`.
+/// time and `now`: when the next probe goes out, and when a message gives up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PublishRetry {
     pub(crate) backoff: Backoff,
@@ -121,22 +116,26 @@ mod tests {
     #[test]
     fn publish_retry_gives_up_at_the_window() {
         let policy = PublishRetry {
-            backoff: PUBLISH_BACKOFF,
+            backoff: PROBE_BACKOFF,
             window: Duration::from_secs(2),
         };
         let t0 = Instant::now();
         assert_eq!(
             policy.decide(1, t0, t0),
-            Decision::RetryAt(t0 + Duration::from_millis(100))
+            Decision::RetryAt(t0 + Duration::from_millis(10))
         );
         let later = t0 + Duration::from_millis(1500);
         assert_eq!(
             policy.decide(3, t0, later),
-            Decision::RetryAt(later + Duration::from_millis(400))
+            Decision::RetryAt(later + Duration::from_millis(40))
+        );
+        assert_eq!(
+            policy.decide(9, t0, later),
+            Decision::RetryAt(later + Duration::from_millis(50))
         );
         // The next attempt would land after the window: give up instead.
         assert_eq!(
-            policy.decide(5, t0, t0 + Duration::from_millis(1900)),
+            policy.decide(5, t0, t0 + Duration::from_millis(1990)),
             Decision::GiveUp
         );
         assert_eq!(

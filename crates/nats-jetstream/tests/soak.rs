@@ -143,9 +143,10 @@ async fn j29_jetstream_chaos_soak() {
     ];
     println!(
         "jetstream soak: {secs} s, {kills} kills: published {published}, acked {acked}, in stream {in_stream}, \
-         delivered {delivered} (durable, {} unique), ordered {ordered_seen}, dupes {dupes}, errors surfaced {}",
+         delivered {delivered} (durable, {} unique), ordered {ordered_seen}, dupes {dupes}, errors surfaced {}, longest ack pause {:?}",
         consumed.seen.lock().unwrap().len(),
         errors.len() + violations.len() + terminal.iter().flatten().count(),
+        *stats.longest_gap.lock().unwrap(),
     );
     assert!(errors.is_empty(), "publish errors surfaced: {errors:?}");
     assert_eq!(acked, published);

@@ -3,7 +3,7 @@
 //! hole. One cursor `{stream_seq, consumer_seq}`; each re-created consumer gets the next serial
 //! (`<prefix>_<serial>`, and its pulls the reply `<inbox>.<serial>`), so deliveries of an
 //! older consumer are dropped by comparison, not by timing. The stop conditions of J19 are in
-//! [`Ordered::reset`].
+//! `Ordered::reset`.
 
 use std::pin::Pin;
 use std::time::{Duration, SystemTime};

@@ -15,7 +15,7 @@ use super::window::{Action, Reply, Window};
 use super::{PubAck, MSG_ID};
 use crate::context::{decode_reply, Context, Inner};
 use crate::error::{Error, PublishError};
-use crate::retry::{PublishRetry, PUBLISH_BACKOFF};
+use crate::retry::{PublishRetry, PROBE_BACKOFF};
 
 /// What a completed publish hands back: the ack sender and the window permit it held.
 struct Waiter {
@@ -75,7 +75,7 @@ impl Publisher {
             })?;
         let opts = &inner.publish;
         let policy = PublishRetry {
-            backoff: PUBLISH_BACKOFF,
+            backoff: PROBE_BACKOFF,
             window: opts.retry_window,
         };
         let shared = Arc::new(Shared {

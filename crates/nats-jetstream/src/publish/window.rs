@@ -12,9 +12,7 @@ use tokio::time::Instant;
 
 use crate::error::{ApiError, ErrorCode, PublishError};
 use crate::publish::PubAck;
-use crate::retry::{
-    Decision, PublishRetry, NO_RESPONDERS_RETRIES, NO_RESPONDERS_WAIT, PROBE_BACKOFF,
-};
+use crate::retry::{Decision, PublishRetry, NO_RESPONDERS_RETRIES, NO_RESPONDERS_WAIT};
 
 /// Most subjects remembered as "a stream stored this"; the set is cleared when it is full.
 const KNOWN_SUBJECTS: usize = 10_000;
@@ -328,17 +326,23 @@ impl<W> Window<W> {
         {
             if next <= now {
                 let probes = probes + 1;
-                self.mode = Mode::Probing {
-                    since,
-                    probes,
-                    next: now + PROBE_BACKOFF.delay(probes),
-                };
                 let oldest = self
                     .entries
                     .iter()
                     .find(|(_, e)| e.result.is_none() && e.phase != Phase::Checking)
-                    .map(|(id, _)| *id);
-                if let Some(id) = oldest {
+                    .map(|(id, e)| (*id, e.first));
+                // The probe's pace comes from the retry policy; once the oldest message's
+                // window has passed its own timer fails it and the next one is probed.
+                let next = match oldest.map(|(_, first)| self.policy.decide(probes, first, now)) {
+                    Some(Decision::RetryAt(at)) => at,
+                    _ => now + self.policy.backoff.delay(probes),
+                };
+                self.mode = Mode::Probing {
+                    since,
+                    probes,
+                    next,
+                };
+                if let Some((id, _)) = oldest {
                     actions.extend(self.send(id, now));
                 }
             }
@@ -367,16 +371,12 @@ impl<W> Window<W> {
         }
         match e.phase {
             Phase::InFlight { deadline, .. } if deadline <= now => {
-                // The attempt may have been stored and its ack lost.
+                // The attempt may have been stored and its ack lost. A clustered stream
+                // without a leader drops messages silently: an ack timeout is how that shows,
+                // so probe instead of re-sending everything.
                 e.may_be_stored = true;
-                if self.mode != Mode::Flowing {
-                    self.hold(id);
-                    return None;
-                }
-                match self.policy.decide(e.attempt, e.first, now) {
-                    Decision::RetryAt(at) => self.set_phase(id, Phase::Retry { at }),
-                    Decision::GiveUp => self.set_phase(id, Phase::Held),
-                }
+                self.enter_probing(now);
+                self.hold(id);
                 None
             }
             Phase::Retry { at } if at <= now => {
@@ -465,7 +465,7 @@ impl<W> Window<W> {
         self.mode = Mode::Probing {
             since: now,
             probes: 0,
-            next: now + PROBE_BACKOFF.delay(1),
+            next: now + self.policy.backoff.delay(1),
         };
         self.hold_retrying();
     }

@@ -1,7 +1,7 @@
 //! The ack window without a server: a fake clock, replies fed by hand (J8–J10, J9 policy).
 
 use super::*;
-use crate::retry::PUBLISH_BACKOFF;
+use crate::retry::PROBE_BACKOFF;
 
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 const WINDOW: Duration = Duration::from_secs(120);
@@ -9,7 +9,7 @@ const WINDOW: Duration = Duration::from_secs(120);
 fn window() -> Window<u32> {
     Window::new(
         PublishRetry {
-            backoff: PUBLISH_BACKOFF,
+            backoff: PROBE_BACKOFF,
             window: WINDOW,
         },
         ACK_TIMEOUT,
@@ -149,54 +149,75 @@ fn j9_no_leader_probes_with_the_oldest_message_and_resends_the_rest_when_acks_fl
 }
 
 #[test]
-fn j9_a_lost_ack_is_resent_with_backoff_until_the_window_then_fails_as_maybe_stored() {
+fn j9_a_lost_ack_probes_until_the_window_then_fails_as_maybe_stored() {
     let t0 = Instant::now();
     let mut w = Window::<u32>::new(
         PublishRetry {
-            backoff: PUBLISH_BACKOFF,
+            backoff: PROBE_BACKOFF,
             window: Duration::from_secs(12),
         },
         ACK_TIMEOUT,
     );
     let (id, _) = put(&mut w, "s.x", 1, t0);
+    put(&mut w, "s.x", 2, t0);
+    // Nothing answers (a stream leader died silently): at the ack timeout the oldest message
+    // is probed, at most 50 ms apart; the other one waits.
     let mut now = t0;
-    let mut attempts = vec![1];
+    let mut probes = 0;
+    let mut done = Vec::new();
     while let Some(next) = w.next_deadline() {
+        assert!(next >= now);
+        if now >= t0 + ACK_TIMEOUT + Duration::from_millis(100) {
+            assert!(
+                next - now <= Duration::from_millis(50),
+                "gap {:?}",
+                next - now
+            );
+        }
         now = next;
         for (sid, attempt) in sends(&w.on_timer(now)) {
-            assert_eq!(sid, id);
-            attempts.push(attempt);
+            assert_eq!(sid, id, "only the oldest is probed");
+            assert_eq!(attempt, probes + 2);
+            probes += 1;
         }
-        if !ready(&mut w).is_empty() {
+        done.extend(ready(&mut w));
+        if done.len() == 2 || now > t0 + Duration::from_secs(13) {
             break;
         }
     }
-    assert_eq!(attempts, [1, 2, 3]);
+    assert!(probes > 100, "{probes} probes");
     assert_eq!(now, t0 + Duration::from_secs(12));
-    assert!(w.is_empty());
 
-    // The same, checking the error.
-    let mut w = window();
-    let (id, _) = put(&mut w, "s.y", 7, t0);
-    for (sid, _) in sends(&w.on_timer(t0 + WINDOW)) {
-        assert_eq!(sid, id);
-    }
-    let done = ready(&mut w);
-    match &done[..] {
-        [(
-            7,
-            Err(
-                e @ PublishError::TimedOut {
-                    attempts: 1,
+    // The window has passed for both: each fails, saying it may be stored.
+    assert_eq!(done.len(), 2, "{done:?}");
+    for (_, r) in &done {
+        assert!(
+            matches!(
+                r,
+                Err(PublishError::TimedOut {
                     may_be_stored: true,
                     ..
-                },
+                })
             ),
-        )] => {
-            assert!(e.may_be_stored());
-        }
-        other => panic!("{other:?}"),
+            "{r:?}"
+        );
     }
+
+    // A probe acked: the held one goes out at once.
+    let mut w = window();
+    let (a, _) = put(&mut w, "s.y", 7, t0);
+    let (b, _) = put(&mut w, "s.y", 8, t0);
+    assert!(sends(&w.on_timer(t0 + ACK_TIMEOUT)).is_empty());
+    let probe_at = w.next_deadline().unwrap();
+    assert!(probe_at - (t0 + ACK_TIMEOUT) <= Duration::from_millis(50));
+    let probe = sends(&w.on_timer(probe_at));
+    assert_eq!(probe, [(a, 2)]);
+    let resent = sends(&w.on_reply(a, 2, ack(1, true), probe_at));
+    assert_eq!(resent, [(b, 2)]);
+    w.on_reply(b, 2, ack(2, false), probe_at);
+    let done = ready(&mut w);
+    assert_eq!(done.len(), 2);
+    assert!(done.iter().all(|(_, r)| !r.as_ref().unwrap().duplicate));
 }
 
 #[test]

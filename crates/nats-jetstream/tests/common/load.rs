@@ -24,6 +24,8 @@ pub(crate) struct PubStats {
     pub(crate) errors: Mutex<Vec<String>>,
     /// Payloads whose ack said stored.
     pub(crate) stored: Mutex<Vec<String>>,
+    /// The longest time between two consecutive acks (the outage as the application saw it).
+    pub(crate) longest_gap: Mutex<Duration>,
     stop: AtomicBool,
 }
 
@@ -64,9 +66,15 @@ impl Publisher {
         });
         let s = Arc::clone(&stats);
         let acker = tokio::spawn(async move {
+            let mut last = tokio::time::Instant::now();
             while let Some((payload, ack)) = rx.recv().await {
                 match ack.await {
                     Ok(ack) => {
+                        let now = tokio::time::Instant::now();
+                        let mut longest = s.longest_gap.lock().unwrap();
+                        *longest = (*longest).max(now - last);
+                        drop(longest);
+                        last = now;
                         if ack.duplicate {
                             s.dupes.fetch_add(1, Ordering::AcqRel);
                         }

@@ -116,6 +116,10 @@ async fn j9_j28_kill_the_stream_leader_then_the_connected_node_while_publishing(
         published,
         "one ack per message"
     );
+    println!(
+        "J9: {published} published, longest pause between two acks {:?}",
+        *stats.longest_gap.lock().unwrap()
+    );
     let stored = stats.stored.lock().unwrap().clone();
     assert_stream_holds(&js, "FAIL", &stored).await;
 }

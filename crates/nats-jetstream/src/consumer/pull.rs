@@ -512,11 +512,13 @@ impl ConsumeBuilder<'_> {
         self
     }
 
-    /// How many consecutive failed re-pulls (no responders while the consumer exists, or
-    /// its state unknown) are retried, with back-off 250 ms doubling to 10 s, before the stream
-    /// ends with [`ConsumeError::GaveUp`] (J15). `None` (the default): retry as long as the
-    /// consumer exists; a deleted consumer always ends it with
-    /// [`ConsumeError::ConsumerDeleted`].
+    /// How many consecutive failed re-pulls are retried before the stream ends with
+    /// [`ConsumeError::GaveUp`] (J15). A re-pull fails when it goes unanswered for two
+    /// heartbeats (paced by the heartbeat) or has no responders (back-off 250 ms doubling to
+    /// 10 s), while the consumer still exists or its state cannot be read. `None` (the
+    /// default): retry as long as the consumer exists. A deleted consumer always ends the
+    /// stream with [`ConsumeError::ConsumerDeleted`], a deleted stream with
+    /// [`ConsumeError::StreamDeleted`].
     ///
     /// # Examples
     ///
@@ -593,11 +595,20 @@ impl NextItem for Consume {
                 }
                 Step::MissedHeartbeats => {
                     // A deleted consumer's pulls are dropped silently: silence is the only
-                    // sign, so ask whether it still exists (J15).
-                    if let Ok(gone) = self.engine.diagnose().await {
-                        if !matches!(gone, ConsumeError::ConsumerPushBased) {
+                    // sign, so ask whether it still exists (J15). Each silent re-pull counts
+                    // as a failed attempt; the heartbeat wait paces them.
+                    match self.engine.diagnose().await {
+                        Ok(gone) => {
                             self.done = true;
                             return Some(Err(gone));
+                        }
+                        Err(source) => {
+                            self.failures += 1;
+                            if self.retry.next_delay(self.failures).is_none() {
+                                self.done = true;
+                                let attempts = self.failures;
+                                return Some(Err(ConsumeError::GaveUp { attempts, source }));
+                            }
                         }
                     }
                     return Some(Err(ConsumeError::MissingHeartbeats { missed: 2 }));

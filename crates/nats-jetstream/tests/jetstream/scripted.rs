@@ -124,3 +124,78 @@ async fn j14_leadership_change_and_max_waiting_reset_and_repull() {
     let (payload, seq) = within("the message", client_side).await.unwrap();
     assert_eq!((&payload[..], seq), (&b"hi"[..], 7));
 }
+
+#[tokio::test]
+async fn j15_unanswered_repulls_give_up_after_max_retries() {
+    let server = ScriptedServer::start().await.unwrap();
+    let url = server.url();
+    let client_side = tokio::spawn(async move {
+        let client = fast().connect(url).await.unwrap();
+        let js = nats_jetstream::ContextBuilder::new()
+            .timeout(Duration::from_millis(500))
+            .build(client);
+        let consumer = js.get_consumer_from_stream("S", "C").await.unwrap();
+        let mut messages = consumer
+            .consume()
+            .expires(Duration::from_secs(1))
+            .max_retries(Some(2))
+            .messages()
+            .await
+            .unwrap();
+        let mut items = Vec::new();
+        while let Some(item) = messages.next().await {
+            items.push(item.map(|_| ()).map_err(|e| e.to_string()));
+        }
+        items
+    });
+
+    let mut conn = server.accept().await.unwrap();
+    conn.handshake().await.unwrap();
+    let (_, mux_sid) = expect_sub(&mut conn).await;
+    let (reply, _) = expect_pub(&mut conn, "$JS.API.CONSUMER.INFO.S.C").await;
+    conn.send_msg(&reply, mux_sid, None, INFO.as_bytes())
+        .await
+        .unwrap();
+    let _inbox = expect_sub(&mut conn).await;
+    // The pulls go unanswered; every consumer info after two missed heartbeats gets a
+    // "temporarily unavailable" error (the consumer's state cannot be read).
+    let unavailable = br#"{"error":{"code":503,"err_code":10008,"description":"JetStream system temporarily unavailable"}}"#;
+    let mut infos = 0;
+    let serve = async {
+        loop {
+            match next_op(&mut conn).await {
+                ClientOp::Pub {
+                    subject,
+                    reply: Some(reply),
+                    ..
+                } if subject == "$JS.API.CONSUMER.INFO.S.C" => {
+                    infos += 1;
+                    conn.send_msg(&reply, mux_sid, None, unavailable)
+                        .await
+                        .unwrap();
+                }
+                _ => {}
+            }
+        }
+    };
+    let items = tokio::select! {
+        items = client_side => items.unwrap(),
+        () = serve => unreachable!(),
+    };
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(
+        items[0]
+            .as_ref()
+            .unwrap_err()
+            .contains("missed 2 idle heartbeats"),
+        "{items:?}"
+    );
+    assert!(
+        items[1]
+            .as_ref()
+            .unwrap_err()
+            .contains("gave up after 2 attempts"),
+        "{items:?}"
+    );
+    assert_eq!(infos, 2);
+}

@@ -201,6 +201,7 @@ impl Engine {
             self.stream,
             self.consumer
         );
+        // A struct of numbers and a bool: serializing it cannot fail.
         let body = serde_json::to_vec(&request).unwrap_or_default();
         tracing::trace!(consumer = %self.consumer, batch = request.batch, "pull");
         match self

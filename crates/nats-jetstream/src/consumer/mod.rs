@@ -180,24 +180,7 @@ pub(crate) async fn create(
         }
     }
     let modern = context.server_at_least(2, 10);
-    let subject = match (modern, config.consumer_name()) {
-        (true, Some(name)) => {
-            let single_filter =
-                config.filter_subjects.is_empty() && !config.filter_subject.is_empty();
-            if single_filter {
-                format!("CONSUMER.CREATE.{stream}.{name}.{}", config.filter_subject)
-            } else {
-                format!("CONSUMER.CREATE.{stream}.{name}")
-            }
-        }
-        (false, Some(_)) if config.durable_name.is_some() => {
-            format!(
-                "CONSUMER.DURABLE.CREATE.{stream}.{}",
-                config.durable_name.as_deref().unwrap_or_default()
-            )
-        }
-        _ => format!("CONSUMER.CREATE.{stream}"),
-    };
+    let subject = create_subject(modern, stream, config);
     let request = CreateRequest {
         stream_name: stream,
         config,
@@ -207,6 +190,29 @@ pub(crate) async fn create(
         }),
     };
     context.api(&subject, Some(&request)).await
+}
+
+/// The create subject: the 2.10 form (`CONSUMER.CREATE.<stream>.<name>[.<filter>]`) only for
+/// 2.10+ servers (`modern`); on 2.9 `CONSUMER.DURABLE.CREATE.<stream>.<durable>` for durables
+/// and `CONSUMER.CREATE.<stream>` for ephemerals.
+fn create_subject(modern: bool, stream: &str, config: &Config) -> String {
+    match (
+        modern,
+        config.consumer_name(),
+        config.durable_name.as_deref(),
+    ) {
+        (true, Some(name), _) => {
+            let single_filter =
+                config.filter_subjects.is_empty() && !config.filter_subject.is_empty();
+            if single_filter {
+                format!("CONSUMER.CREATE.{stream}.{name}.{}", config.filter_subject)
+            } else {
+                format!("CONSUMER.CREATE.{stream}.{name}")
+            }
+        }
+        (false, _, Some(durable)) => format!("CONSUMER.DURABLE.CREATE.{stream}.{durable}"),
+        _ => format!("CONSUMER.CREATE.{stream}"),
+    }
 }
 
 impl Stream {
@@ -509,5 +515,48 @@ impl Context {
             "consumers",
             Map::new(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn j11_create_subjects_per_server_version() {
+        let durable = Config {
+            durable_name: Some("d".into()),
+            filter_subject: "a.>".into(),
+            ..Default::default()
+        };
+        let named = Config {
+            name: Some("n".into()),
+            ..Default::default()
+        };
+        let ephemeral = Config::default();
+        let rows = [
+            (false, &durable, "CONSUMER.DURABLE.CREATE.S.d"),
+            (false, &named, "CONSUMER.CREATE.S"),
+            (false, &ephemeral, "CONSUMER.CREATE.S"),
+            (true, &durable, "CONSUMER.CREATE.S.d.a.>"),
+            (true, &named, "CONSUMER.CREATE.S.n"),
+            (true, &ephemeral, "CONSUMER.CREATE.S"),
+        ];
+        for (modern, config, want) in rows {
+            assert_eq!(
+                create_subject(modern, "S", config),
+                want,
+                "{modern} {config:?}"
+            );
+        }
+        let two_filters = Config {
+            durable_name: Some("d".into()),
+            filter_subjects: vec!["a".into(), "b".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            create_subject(true, "S", &two_filters),
+            "CONSUMER.CREATE.S.d"
+        );
     }
 }

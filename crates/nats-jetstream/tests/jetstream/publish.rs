@@ -195,3 +195,26 @@ async fn j10_acks_in_publish_order_and_a_slow_ack_reader_does_not_stall() {
         assert!(!ack.duplicate);
     }
 }
+
+#[tokio::test]
+async fn j9_a_resent_message_with_expectations_is_a_duplicate_not_a_conflict() {
+    // A re-send after a lost ack repeats the expectations of the first attempt; the server's
+    // duplicate check comes first, so the re-send is acked as the stored message.
+    let (_server, js) = js_server().await;
+    memory_stream(&js, "EXPECT").await;
+    let send = || {
+        let js = js.clone();
+        async move {
+            let p = Publish::build()
+                .payload("x".into())
+                .message_id("once")
+                .expected_last_sequence(0)
+                .expected_last_subject_sequence(0);
+            js.send_publish("expect.a", p).await.unwrap().await
+        }
+    };
+    let first = send().await.unwrap();
+    let again = send().await.unwrap();
+    assert_eq!((first.sequence, first.duplicate), (1, false));
+    assert_eq!((again.sequence, again.duplicate), (1, true));
+}

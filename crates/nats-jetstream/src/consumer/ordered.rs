@@ -288,6 +288,8 @@ impl Ordered {
             max: self.config.max_reset_attempts,
         };
         let mut failures = 0;
+        // Attempts whose answer was lost may have created their consumer all the same.
+        let mut maybe_created = Vec::new();
         loop {
             self.serial += 1;
             tracing::debug!(
@@ -296,17 +298,14 @@ impl Ordered {
                 from = self.stream_seq + 1,
                 "ordered consumer reset"
             );
-            match create(
-                &self.context,
-                &self.stream,
-                &self.consumer_config(),
-                Action::Create,
-            )
-            .await
-            {
+            let config = self.consumer_config();
+            match create(&self.context, &self.stream, &config, Action::Create).await {
                 Ok(info) => {
                     if let Some(old) = self.current.replace(info.name.clone()) {
                         self.delete_in_background(old);
+                    }
+                    for orphan in maybe_created.drain(..) {
+                        self.delete_in_background(orphan);
                     }
                     if let Some(engine) = self.engine.as_mut() {
                         engine.switch(info.name);
@@ -316,6 +315,9 @@ impl Ordered {
                 }
                 Err(e) if e.is_stream_not_found() => return Err(ConsumeError::StreamDeleted),
                 Err(e) => {
+                    if e.api_error().is_none() {
+                        maybe_created.extend(config.name);
+                    }
                     failures += 1;
                     let Some(delay) = retry.next_delay(failures) else {
                         return Err(ConsumeError::GaveUp {

@@ -7,7 +7,9 @@ use futures_util::TryStreamExt;
 use nats_jetstream::consumer::pull::OrderedConfig;
 use nats_jetstream::{ConsumeError, Message};
 
-use crate::util::{js_server, memory_stream, next_item, publish_n, within};
+use nats_testkit::{Fault, FaultProxy, NatsServer};
+
+use crate::util::{fast, js_server, memory_stream, next_item, publish_n, within};
 
 async fn expect_in_order(
     messages: &mut nats_jetstream::consumer::Messages,
@@ -130,4 +132,64 @@ async fn j19_a_deleted_stream_ends_the_ordered_consumer() {
         .await
         .unwrap_err();
     assert!(err.is_stream_not_found(), "{err:?}");
+}
+
+#[tokio::test]
+async fn j18_missed_heartbeats_reset_the_consumer_and_order_holds() {
+    let server = NatsServer::start_jetstream().await.unwrap();
+    let proxy = FaultProxy::start(server.addr()).await.unwrap();
+    let client = fast()
+        .ping_interval(Duration::from_secs(60))
+        .connect(proxy.url())
+        .await
+        .unwrap();
+    let js = nats_jetstream::ContextBuilder::new()
+        .timeout(Duration::from_secs(1))
+        .build(client);
+    let s = memory_stream(&js, "ORDHB").await;
+    publish_n(&js, "ordhb.a", "m", 10).await;
+    let ordered = s
+        .create_consumer(OrderedConfig {
+            expires: Some(Duration::from_secs(2)),
+            max_reset_attempts: None,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut messages = ordered.messages().await.unwrap();
+    expect_in_order(&mut messages, 0, 10).await;
+    let before: Vec<String> = s.consumer_names().try_collect().await.unwrap();
+
+    // Silence for longer than two heartbeats: the ordered consumer resets (its re-creation
+    // fails while the hole lasts and is retried with back-off).
+    proxy.set_fault(Fault::BlackHole);
+    let next = tokio::spawn(async move {
+        let m = next_item(&mut messages).await;
+        (m, messages)
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    tokio::time::sleep_until(deadline).await;
+    proxy.set_fault(Fault::Pass);
+    for i in 10..15 {
+        js.publish("ordhb.a", format!("m-{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let (first, mut messages) = within("the message after the hole", next).await.unwrap();
+    let first = first.unwrap().unwrap();
+    assert_eq!(first.payload, "m-10");
+    expect_in_order(&mut messages, 11, 15).await;
+    // J19: the replaced consumer is deleted, and so is any whose create answer was lost.
+    within("the consumer replaced", async {
+        loop {
+            let now: Vec<String> = s.consumer_names().try_collect().await.unwrap();
+            if now.len() == 1 && now != before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
 }

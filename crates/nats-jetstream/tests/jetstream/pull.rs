@@ -307,7 +307,7 @@ async fn j13_missed_heartbeats_warn_and_repull_without_ending() {
 }
 
 #[tokio::test]
-async fn j13_messages_resume_after_a_server_restart_without_user_action() {
+async fn j13_messages_resume_after_a_server_restart_without_user_action_heartbeats_paused() {
     let mut server = NatsServer::start_jetstream().await.unwrap();
     let client = fast().connect(server.url()).await.unwrap();
     let js = nats_jetstream::new(client.clone());
@@ -330,6 +330,22 @@ async fn j13_messages_resume_after_a_server_restart_without_user_action() {
     }
     client.flush().await.unwrap();
     server.kill();
+    within(
+        "the disconnect",
+        client.wait_for_status(nats_client::Status::Reconnecting),
+    )
+    .await;
+    // The heartbeat timer (1 s, missed after 2 s) is paused while disconnected: in 3 s of
+    // outage no warning comes, only messages that had already arrived (a bounded check).
+    let outage = tokio::time::Instant::now() + Duration::from_secs(3);
+    while let Ok(item) = tokio::time::timeout_at(outage, messages.next()).await {
+        match item {
+            Some(Ok(m)) => {
+                seen.insert(m.payload.clone());
+            }
+            other => panic!("while disconnected: {other:?}"),
+        }
+    }
     server.restart().await.unwrap();
     server.wait_for_jetstream().await.unwrap();
     within(

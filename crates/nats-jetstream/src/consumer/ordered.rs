@@ -279,8 +279,8 @@ impl Ordered {
         }
     }
 
-    /// Re-creates the consumer after the last delivered message (J18) and deletes the old one
-    /// (J19). Ends with [`ConsumeError::StreamDeleted`] when the stream is gone, and with
+    /// Re-creates the consumer after the last delivered message (J18) and deletes the old one,
+    /// and any that an attempt whose answer was lost may have created (J19). Ends with [`ConsumeError::StreamDeleted`] when the stream is gone, and with
     /// [`ConsumeError::GaveUp`] after the configured number of failed attempts.
     async fn reset(&mut self, reason: &str) -> Result<(), ConsumeError> {
         let retry = Attempts {

@@ -279,7 +279,7 @@ impl Engine {
     fn on_message(&mut self, msg: Message) -> Option<Step> {
         let Some(status) = msg.status else {
             self.pending_messages = self.pending_messages.saturating_sub(1);
-            self.pending_bytes = self.pending_bytes.saturating_sub(msg.length);
+            self.pending_bytes = self.pending_bytes.saturating_sub(message_size(&msg));
             return Some(Step::Message(msg));
         };
         let description = msg.description().unwrap_or_default();
@@ -317,6 +317,18 @@ impl Engine {
     pub(crate) async fn diagnose(&self) -> Result<ConsumeError, Error> {
         diagnose(&self.context, &self.stream, &self.consumer).await
     }
+}
+
+/// A delivered message's size as the server counts it against a pull's `max_bytes`:
+/// subject, reply, headers and payload.
+fn message_size(msg: &Message) -> usize {
+    msg.subject.len()
+        + msg.reply.as_deref().map_or(0, str::len)
+        + msg
+            .headers
+            .as_ref()
+            .map_or(0, nats_client::HeaderMap::encoded_len)
+        + msg.payload.len()
 }
 
 /// See [`Engine::diagnose`].

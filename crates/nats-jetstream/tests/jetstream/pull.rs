@@ -466,3 +466,25 @@ async fn j14_a_push_consumer_cannot_be_pulled() {
     );
     assert!(next_item(&mut messages).await.is_none());
 }
+
+#[tokio::test]
+async fn j13_messages_by_byte_limit_refill() {
+    let (_server, js) = js_server().await;
+    let s = memory_stream(&js, "BYTES").await;
+    let c = s.create_consumer(durable_config("b")).await.unwrap();
+    let body = "x".repeat(100);
+    let mut acks = Vec::new();
+    for _ in 0..200 {
+        acks.push(js.publish("bytes.a", body.clone().into()).await.unwrap());
+    }
+    for a in acks {
+        a.await.unwrap();
+    }
+    // About 8 messages fit in 2 KiB: the stream refills by bytes, many times over.
+    let mut messages = c.consume().max_bytes(2048).messages().await.unwrap();
+    for i in 1..=200u64 {
+        let m = next_item(&mut messages).await.unwrap().unwrap();
+        assert_eq!(m.info().unwrap().stream_sequence, i);
+        m.ack().await.unwrap();
+    }
+}

@@ -7,9 +7,9 @@ use futures_util::TryStreamExt;
 use nats_jetstream::consumer::pull::OrderedConfig;
 use nats_jetstream::{ConsumeError, Message};
 
-use nats_testkit::{Fault, FaultProxy, NatsServer};
+use nats_testkit::Fault;
 
-use crate::util::{fast, js_server, memory_stream, next_item, publish_n, within};
+use crate::util::{js_behind_proxy, js_server, memory_stream, next_item, publish_n, within};
 
 async fn expect_in_order(
     messages: &mut nats_jetstream::consumer::Messages,
@@ -136,16 +136,7 @@ async fn j19_a_deleted_stream_ends_the_ordered_consumer() {
 
 #[tokio::test]
 async fn j18_missed_heartbeats_reset_the_consumer_and_order_holds() {
-    let server = NatsServer::start_jetstream().await.unwrap();
-    let proxy = FaultProxy::start(server.addr()).await.unwrap();
-    let client = fast()
-        .ping_interval(Duration::from_secs(60))
-        .connect(proxy.url())
-        .await
-        .unwrap();
-    let js = nats_jetstream::ContextBuilder::new()
-        .timeout(Duration::from_secs(1))
-        .build(client);
+    let (_server, proxy, js) = js_behind_proxy(Duration::from_secs(1)).await;
     let s = memory_stream(&js, "ORDHB").await;
     publish_n(&js, "ordhb.a", "m", 10).await;
     let ordered = s

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use futures_util::{StreamExt, TryStreamExt};
 use nats_jetstream::consumer::{pull, AckPolicy, DeliverPolicy, ReplayPolicy};
 use nats_jetstream::{stream, ConsumeError};
-use nats_testkit::{Fault, FaultProxy, NatsServer};
+use nats_testkit::{Fault, NatsServer};
 
 use crate::util::{
-    consume_for, durable, fast, js_server, memory_stream, next_item, publish_n, within,
+    consume_for, durable, fast, js_behind_proxy, js_server, memory_stream, next_item, publish_n,
+    within,
 };
 
 fn durable_config(name: &str) -> pull::Config {
@@ -260,15 +261,7 @@ async fn j13_messages_keeps_pulling_and_refills() {
 
 #[tokio::test]
 async fn j13_missed_heartbeats_warn_and_repull_without_ending() {
-    let server = NatsServer::start_jetstream().await.unwrap();
-    let proxy = FaultProxy::start(server.addr()).await.unwrap();
-    // Keep-alive far off: the black hole must show as missed heartbeats, not a dead socket.
-    let client = fast()
-        .ping_interval(Duration::from_secs(60))
-        .connect(proxy.url())
-        .await
-        .unwrap();
-    let js = nats_jetstream::new(client);
+    let (_server, proxy, js) = js_behind_proxy(Duration::from_secs(5)).await;
     let s = memory_stream(&js, "HB").await;
     let c = s.create_consumer(durable_config("hb")).await.unwrap();
     let mut messages = c

@@ -56,6 +56,19 @@ async fn send_status(conn: &mut ScriptedConn, subject: &str, sid: u64, code: u16
     conn.send_raw(&out).await.unwrap();
 }
 
+/// Accepts the client, does the handshake and answers its consumer info request (through
+/// the request inbox, whose sid it returns).
+async fn accept_and_serve_info(server: &ScriptedServer) -> (ScriptedConn, u64) {
+    let mut conn = server.accept().await.unwrap();
+    conn.handshake().await.unwrap();
+    let (_, mux_sid) = expect_sub(&mut conn).await;
+    let (reply, _) = expect_pub(&mut conn, "$JS.API.CONSUMER.INFO.S.C").await;
+    conn.send_msg(&reply, mux_sid, None, INFO.as_bytes())
+        .await
+        .unwrap();
+    (conn, mux_sid)
+}
+
 const INFO: &str = r#"{"stream_name":"S","name":"C","created":"2025-01-01T00:00:00Z",
     "config":{"durable_name":"C","deliver_policy":"all","ack_policy":"explicit","replay_policy":"instant"},
     "delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},
@@ -80,14 +93,7 @@ async fn j14_leadership_change_and_max_waiting_reset_and_repull() {
         (first.payload.clone(), info.stream_sequence)
     });
 
-    let mut conn = server.accept().await.unwrap();
-    conn.handshake().await.unwrap();
-    // Consumer info through the request inbox.
-    let (_, mux_sid) = expect_sub(&mut conn).await;
-    let (reply, _) = expect_pub(&mut conn, "$JS.API.CONSUMER.INFO.S.C").await;
-    conn.send_msg(&reply, mux_sid, None, INFO.as_bytes())
-        .await
-        .unwrap();
+    let (mut conn, _) = accept_and_serve_info(&server).await;
     // messages(): its inbox, then the first pull.
     let (_inbox, sid) = expect_sub(&mut conn).await;
     let (pull_reply, body) = expect_pub(&mut conn, "$JS.API.CONSUMER.MSG.NEXT.S.C").await;
@@ -149,13 +155,7 @@ async fn j15_unanswered_repulls_give_up_after_max_retries() {
         items
     });
 
-    let mut conn = server.accept().await.unwrap();
-    conn.handshake().await.unwrap();
-    let (_, mux_sid) = expect_sub(&mut conn).await;
-    let (reply, _) = expect_pub(&mut conn, "$JS.API.CONSUMER.INFO.S.C").await;
-    conn.send_msg(&reply, mux_sid, None, INFO.as_bytes())
-        .await
-        .unwrap();
+    let (mut conn, mux_sid) = accept_and_serve_info(&server).await;
     let _inbox = expect_sub(&mut conn).await;
     // The pulls go unanswered; every consumer info after two missed heartbeats gets a
     // "temporarily unavailable" error (the consumer's state cannot be read).

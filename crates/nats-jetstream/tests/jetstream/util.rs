@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use nats_client::ConnectOptions;
 use nats_jetstream::{stream, Context};
-use nats_testkit::NatsServer;
+use nats_testkit::{FaultProxy, NatsServer};
 
 // `within` / `within_for`: the workspace's test waiting helpers (deadlines, not sleeps).
 #[path = "../../../nats-client/tests/common/wait.rs"]
@@ -95,4 +95,20 @@ pub(crate) async fn consume_for(
     expires: Duration,
 ) -> nats_jetstream::consumer::Messages {
     c.consume().expires(expires).messages().await.unwrap()
+}
+
+/// A JetStream server behind a fault proxy, and a context through the proxy whose keep-alive
+/// is far off (a black hole then shows as missed heartbeats, not a dead socket).
+pub(crate) async fn js_behind_proxy(api_timeout: Duration) -> (NatsServer, FaultProxy, Context) {
+    let server = NatsServer::start_jetstream().await.unwrap();
+    let proxy = FaultProxy::start(server.addr()).await.unwrap();
+    let client = fast()
+        .ping_interval(Duration::from_secs(60))
+        .connect(proxy.url())
+        .await
+        .unwrap();
+    let js = nats_jetstream::ContextBuilder::new()
+        .timeout(api_timeout)
+        .build(client);
+    (server, proxy, js)
 }

@@ -9,6 +9,10 @@
 //! - `config.rs`: [`ServerConfig`], the builder that renders a `nats-server.conf`.
 //! - `server.rs`: [`NatsServer`], one process: start, kill, stop, restart, lame duck, reload.
 //! - `cluster.rs`: [`Cluster`], n routed nodes, waiting until the mesh is complete.
+//! - `jetstream.rs`: JetStream servers and clusters ([`NatsServer::start_jetstream`],
+//!   [`Cluster::start_jetstream`]), readiness (meta leader elected), the stream leader
+//!   ([`Cluster::stream_leader`], [`Cluster::kill_leader`]) and [`jetstream_request`], a minimal
+//!   JetStream API request over a raw connection.
 //! - `proxy.rs`: [`FaultProxy`], a TCP proxy that passes, black-holes, resets or delays
 //!   ([`Fault`]).
 //! - `scripted.rs`: [`ScriptedServer`] / [`ScriptedConn`], a fake server driven like a
@@ -36,6 +40,7 @@ mod bin;
 mod cluster;
 mod config;
 mod error;
+mod jetstream;
 mod proxy;
 mod scripted;
 mod server;
@@ -44,6 +49,7 @@ pub use bin::{free_port, nats_server_bin, nats_server_version};
 pub use cluster::Cluster;
 pub use config::ServerConfig;
 pub use error::TestkitError;
+pub use jetstream::jetstream_request;
 pub use proxy::{Fault, FaultProxy};
 pub use scripted::{default_info, ScriptedConn, ScriptedServer};
 pub use server::NatsServer;

@@ -48,6 +48,7 @@ pub struct NatsServer {
     config_path: PathBuf,
     log_path: PathBuf,
     stderr_path: PathBuf,
+    store_dir: PathBuf,
     // Last, so the files go after the process is gone.
     _dir: TempDir,
 }
@@ -62,6 +63,22 @@ impl NatsServer {
     /// ```
     pub async fn start() -> Result<NatsServer, TestkitError> {
         ServerConfig::new().start().await
+    }
+
+    /// Start a JetStream server (`-js` with the store in its temp dir, see
+    /// [`ServerConfig::jetstream`]) on a free port and wait until it accepts clients and its
+    /// JetStream API answers.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_testkit::TestkitError> {
+    /// let server = nats_testkit::NatsServer::start_jetstream().await?;
+    /// println!("JetStream at {}", server.url());
+    /// # Ok(()) }
+    /// ```
+    pub async fn start_jetstream() -> Result<NatsServer, TestkitError> {
+        let server = ServerConfig::new().jetstream().start().await?;
+        server.wait_for_jetstream().await?;
+        Ok(server)
     }
 
     pub(crate) async fn start_with(config: ServerConfig) -> Result<NatsServer, TestkitError> {
@@ -109,6 +126,7 @@ impl NatsServer {
             config_path: dir.path().join("nats-server.conf"),
             log_path: dir.path().join("nats-server.log"),
             stderr_path: dir.path().join("stderr.log"),
+            store_dir: dir.path().join("jetstream"),
             _dir: dir,
         };
         server.spawn()?;
@@ -118,7 +136,8 @@ impl NatsServer {
     fn write_config(&self) -> Result<(), TestkitError> {
         std::fs::write(
             &self.config_path,
-            self.config.render(self.port, &self.log_path),
+            self.config
+                .render(self.port, &self.log_path, &self.store_dir),
         )?;
         Ok(())
     }
@@ -397,6 +416,13 @@ impl NatsServer {
     /// Path of the generated `nats-server.conf`.
     pub fn config_path(&self) -> &Path {
         &self.config_path
+    }
+
+    /// The JetStream store directory (kept across restarts), when JetStream is enabled.
+    pub fn store_dir(&self) -> Option<&Path> {
+        self.config
+            .is_jetstream()
+            .then_some(self.store_dir.as_path())
     }
 
     /// Path of the server log file.

@@ -5,6 +5,7 @@
 mod raw;
 
 mod cluster;
+mod jetstream;
 mod proxy;
 mod scripted;
 mod server;

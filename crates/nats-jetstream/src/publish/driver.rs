@@ -1,0 +1,350 @@
+//! The tokio side of the ack window: the publish path (in the caller's task, no channel hop),
+//! and the driver task that reads acks, connection events and timers and carries out what the
+//! [`Window`] decides.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use nats_client::{Client, Event, EventStream, HeaderMap, Message, Subscriber};
+use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use super::window::{Action, Reply, Window};
+use super::{PubAck, MSG_ID};
+use crate::context::{decode_reply, Context, Inner};
+use crate::error::{Error, PublishError};
+use crate::retry::{PublishRetry, PROBE_BACKOFF};
+
+/// What a completed publish hands back: the ack sender and the window permit it held.
+struct Waiter {
+    tx: oneshot::Sender<Result<PubAck, PublishError>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// State shared by the publishing callers and the driver.
+struct Shared {
+    client: Client,
+    /// Replies arrive on `<inbox>.<id>-<attempt>`.
+    inbox: String,
+    /// Generated message ids are `<id_prefix>-<n>`: unique per context and process.
+    id_prefix: String,
+    next_msg_id: AtomicU64,
+    permits: Arc<Semaphore>,
+    /// The window lock ("ack window"): held for one state-machine step, never across an await.
+    window: Mutex<Window<Waiter>>,
+    wake: Notify,
+    /// Every context handle is gone: finish what is pending, then stop.
+    detached: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Window<Waiter>> {
+        self.window.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The context's publisher: its handle to the driver. Dropped with the last context clone;
+/// the driver then finishes the pending publishes and stops.
+pub(crate) struct Publisher {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.shared.detached.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+    }
+}
+
+impl Publisher {
+    /// Subscribes to the reply inbox and starts the driver.
+    pub(crate) async fn start(context: &Context) -> Result<Publisher, PublishError> {
+        let inner = &context.inner;
+        let client = inner.client.clone();
+        let inbox = client.new_inbox();
+        let id_prefix = inbox.rsplit('.').next().unwrap_or_default().to_owned();
+        let events = client.events();
+        let sub = client
+            .subscribe(format!("{inbox}.*"))
+            .await
+            .map_err(|e| match e {
+                nats_client::SubscribeError::Closed => PublishError::Closed,
+                other => PublishError::InvalidArgument(other.to_string()),
+            })?;
+        let opts = &inner.publish;
+        let policy = PublishRetry {
+            backoff: PROBE_BACKOFF,
+            window: opts.retry_window,
+        };
+        let shared = Arc::new(Shared {
+            client,
+            inbox,
+            id_prefix,
+            next_msg_id: AtomicU64::new(1),
+            permits: Arc::new(Semaphore::new(opts.max_ack_pending)),
+            window: Mutex::new(Window::new(policy, opts.ack_timeout)),
+            wake: Notify::new(),
+            detached: AtomicBool::new(false),
+        });
+        let driver = Driver {
+            shared: Arc::clone(&shared),
+            context: Arc::downgrade(inner),
+            sub,
+            events,
+        };
+        tokio::spawn(driver.run());
+        Ok(Publisher { shared })
+    }
+
+    /// Takes a window permit (waiting while the window is full, J8), registers the message
+    /// and sends its first attempt from the caller's task.
+    pub(crate) async fn publish(
+        &self,
+        subject: &str,
+        mut headers: HeaderMap,
+        payload: Bytes,
+    ) -> Result<oneshot::Receiver<Result<PubAck, PublishError>>, PublishError> {
+        let shared = &self.shared;
+        nats_proto::validate_publish_subject(subject)
+            .map_err(|e| PublishError::Publish(nats_client::PublishError::InvalidSubject(e)))?;
+        let permit = Arc::clone(&shared.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| PublishError::Closed)?;
+        if headers.get(MSG_ID).is_none() {
+            let n = shared.next_msg_id.fetch_add(1, Ordering::Relaxed);
+            headers
+                .insert(MSG_ID, format!("{}-{n}", shared.id_prefix))
+                .map_err(|e| PublishError::InvalidArgument(e.to_string()))?;
+        }
+        let (tx, rx) = oneshot::channel();
+        let waiter = Waiter {
+            tx,
+            _permit: permit,
+        };
+        let now = Instant::now();
+        let (id, action, wake) = {
+            let mut w = shared.lock();
+            let was = w.driver_deadline;
+            let (id, action) = w.insert(
+                subject.to_owned(),
+                headers.clone(),
+                payload.clone(),
+                waiter,
+                now,
+            );
+            let wake = match (was, w.next_deadline()) {
+                (None, Some(_)) => true,
+                (Some(was), Some(next)) => next < was,
+                _ => false,
+            };
+            (id, action, wake)
+        };
+        if wake {
+            shared.wake.notify_one();
+        }
+        if let Some(Action::Send { attempt, .. }) = action {
+            let reply = format!("{}.{id}-{attempt}", shared.inbox);
+            if let Err(e) = shared
+                .client
+                .publish_with_reply_and_headers(subject, reply, headers, payload)
+                .await
+            {
+                let ready = {
+                    let mut w = shared.lock();
+                    w.remove(id);
+                    w.take_ready()
+                };
+                deliver(ready);
+                return Err(PublishError::Publish(e));
+            }
+        }
+        Ok(rx)
+    }
+}
+
+fn deliver(ready: Vec<(Waiter, Result<PubAck, PublishError>)>) {
+    for (waiter, result) in ready {
+        // The caller may have dropped its future; the permit goes back either way.
+        let _ = waiter.tx.send(result);
+    }
+}
+
+struct Driver {
+    shared: Arc<Shared>,
+    context: Weak<Inner>,
+    sub: Subscriber,
+    events: EventStream,
+}
+
+/// A stream check's answer: the subject and whether a stream stores it.
+type Verdict = (String, Option<bool>);
+
+impl Driver {
+    async fn run(mut self) {
+        let (verdict_tx, mut verdicts) = mpsc::unbounded_channel::<Verdict>();
+        loop {
+            let deadline = {
+                let mut w = self.shared.lock();
+                let d = w.next_deadline();
+                w.driver_deadline = d;
+                if w.is_empty() && self.shared.detached.load(Ordering::Acquire) {
+                    break;
+                }
+                d
+            };
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let actions = tokio::select! {
+                biased;
+                msg = self.sub.next() => match msg {
+                    Some(msg) => self.on_reply(&msg),
+                    None => {
+                        self.close();
+                        break;
+                    }
+                },
+                event = self.events.next() => match event {
+                    Some(Event::Disconnected { .. }) => {
+                        self.shared.lock().on_disconnected();
+                        Vec::new()
+                    }
+                    Some(Event::Reconnected) => self.shared.lock().on_reconnected(Instant::now()),
+                    Some(Event::Closed { .. }) | None => {
+                        self.close();
+                        break;
+                    }
+                    Some(_) => Vec::new(),
+                },
+                Some((subject, verdict)) = verdicts.recv() => {
+                    self.shared.lock().on_verdict(&subject, verdict, Instant::now());
+                    Vec::new()
+                }
+                () = self.shared.wake.notified() => Vec::new(),
+                () = sleep => self.shared.lock().on_timer(Instant::now()),
+            };
+            self.perform(actions, &verdict_tx).await;
+            let ready = self.shared.lock().take_ready();
+            deliver(ready);
+        }
+        tracing::debug!("JetStream publisher stopped");
+    }
+
+    fn close(&self) {
+        let ready = {
+            let mut w = self.shared.lock();
+            w.fail_all(&PublishError::Closed);
+            w.take_ready()
+        };
+        deliver(ready);
+    }
+
+    fn on_reply(&self, msg: &Message) -> Vec<Action> {
+        let Some((id, attempt)) = parse_token(&msg.subject, &self.shared.inbox) else {
+            return Vec::new();
+        };
+        let reply = classify(msg);
+        self.shared
+            .lock()
+            .on_reply(id, attempt, reply, Instant::now())
+    }
+
+    async fn perform(&self, actions: Vec<Action>, verdicts: &mpsc::UnboundedSender<Verdict>) {
+        for action in actions {
+            match action {
+                Action::Send { id, attempt } => {
+                    let message = self
+                        .shared
+                        .lock()
+                        .message(id)
+                        .map(|(s, h, p)| (s.to_owned(), h.clone(), p.clone()));
+                    let Some((subject, headers, payload)) = message else {
+                        continue;
+                    };
+                    tracing::trace!(id, attempt, %subject, "re-sending publish");
+                    let reply = format!("{}.{id}-{attempt}", self.shared.inbox);
+                    if let Err(e) = self
+                        .shared
+                        .client
+                        .publish_with_reply_and_headers(&subject, reply, headers, payload)
+                        .await
+                    {
+                        // Closed: the Closed event fails everything; anything else was
+                        // accepted the first time, so it is transient. The ack timeout
+                        // covers both.
+                        tracing::debug!(id, error = %e, "re-send failed");
+                    }
+                }
+                Action::CheckStream { subject } => {
+                    let context = self.context.upgrade().map(|inner| Context { inner });
+                    let tx = verdicts.clone();
+                    tokio::spawn(async move {
+                        let verdict = match context {
+                            Some(js) => stream_stores(&js, &subject).await,
+                            None => None,
+                        };
+                        let _ = tx.send((subject, verdict));
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Whether some stream stores `subject`: `None` when the API cannot tell (no meta leader).
+async fn stream_stores(js: &Context, subject: &str) -> Option<bool> {
+    use futures_util::TryStreamExt;
+    match js.stream_names_for_subject(subject).try_next().await {
+        Ok(first) => Some(first.is_some()),
+        Err(Error::JetStreamNotEnabled) => Some(false),
+        Err(e) => {
+            tracing::debug!(error = %e, %subject, "cannot tell whether a stream stores the subject");
+            None
+        }
+    }
+}
+
+/// `<inbox>.<id>-<attempt>` → `(id, attempt)`.
+fn parse_token(subject: &str, inbox: &str) -> Option<(u64, u32)> {
+    let token = subject.strip_prefix(inbox)?.strip_prefix('.')?;
+    let (id, attempt) = token.split_once('-')?;
+    Some((id.parse().ok()?, attempt.parse().ok()?))
+}
+
+/// What a reply to a publish says.
+fn classify(msg: &Message) -> Reply {
+    if msg.is_no_responders() {
+        return Reply::NoResponders;
+    }
+    if let Some(status) = msg.status {
+        return Reply::Failed(PublishError::Decode(format!(
+            "status {} {}",
+            status.as_u16(),
+            msg.description().unwrap_or_default()
+        )));
+    }
+    match decode_reply::<PubAck>(&msg.payload) {
+        Ok(ack) => Reply::Ack(ack),
+        Err(Error::Api(e)) => Reply::from_api(e),
+        Err(e) => Reply::Failed(PublishError::Decode(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_parse() {
+        assert_eq!(parse_token("_INBOX.abc.12-3", "_INBOX.abc"), Some((12, 3)));
+        assert_eq!(parse_token("_INBOX.abc.12", "_INBOX.abc"), None);
+        assert_eq!(parse_token("_INBOX.other.1-1", "_INBOX.abc"), None);
+        assert_eq!(parse_token("_INBOX.abcd.1-1", "_INBOX.abc"), None);
+    }
+}

@@ -1,0 +1,62 @@
+//! JetStream servers and clusters: store dirs, readiness, the stream leader, kill and restart.
+
+use nats_testkit::{jetstream_request, Cluster, NatsServer};
+
+#[tokio::test]
+async fn single_jetstream_server_answers_and_keeps_its_store_across_a_restart() {
+    let mut server = NatsServer::start_jetstream().await.unwrap();
+    let store = server.store_dir().unwrap().to_path_buf();
+    let created = jetstream_request(
+        server.addr(),
+        "$JS.API.STREAM.CREATE.KIT",
+        br#"{"name":"KIT","subjects":["kit.>"],"storage":"file"}"#,
+    )
+    .await
+    .unwrap();
+    assert!(created.get("error").is_none(), "{created}");
+    assert!(store.exists(), "store dir {store:?} not created");
+
+    server.kill();
+    server.restart().await.unwrap();
+    server.wait_for_jetstream().await.unwrap();
+    let info = jetstream_request(server.addr(), "$JS.API.STREAM.INFO.KIT", b"")
+        .await
+        .unwrap();
+    assert_eq!(info["config"]["name"], "KIT", "{info}");
+
+    // A plain server has no JetStream: the API has no responders.
+    let plain = NatsServer::start().await.unwrap();
+    assert!(plain.store_dir().is_none());
+    let err = jetstream_request(plain.addr(), "$JS.API.INFO", b"")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no responders"), "{err}");
+}
+
+#[tokio::test]
+async fn jetstream_cluster_reports_and_kills_the_stream_leader() {
+    let mut cluster = Cluster::start_jetstream(3).await.unwrap();
+    for (i, node) in cluster.nodes().iter().enumerate() {
+        assert_eq!(node.server_name(), Some(format!("node-{i}").as_str()));
+        assert!(node.store_dir().is_some());
+    }
+    let created = jetstream_request(
+        cluster.node(0).addr(),
+        "$JS.API.STREAM.CREATE.R3",
+        br#"{"name":"R3","subjects":["r3.>"],"num_replicas":3}"#,
+    )
+    .await
+    .unwrap();
+    assert!(created.get("error").is_none(), "{created}");
+    let leader = cluster.wait_for_stream_leader("R3").await.unwrap();
+    let killed = cluster.kill_leader("R3").await.unwrap();
+    assert_eq!(killed, leader);
+    assert!(cluster.node(killed).pid().is_none());
+    let next = cluster.wait_for_stream_leader("R3").await.unwrap();
+    assert_ne!(next, killed);
+    cluster.node_mut(killed).restart().await.unwrap();
+    cluster.wait_for_jetstream().await.unwrap();
+    assert!(cluster.stream_leader("R3").await.unwrap().is_some());
+    let missing = cluster.stream_leader("NOPE").await.unwrap_err();
+    assert!(missing.to_string().contains("10059"), "{missing}");
+}

@@ -317,7 +317,12 @@ impl Context {
         tracing::trace!(%subject, "JetStream API request");
         self.inner
             .client
-            .request_with_timeout(&subject, payload, self.inner.timeout)
+            .send_request(
+                subject.as_str(),
+                nats_client::Request::new()
+                    .payload(payload)
+                    .timeout(self.inner.timeout),
+            )
             .await
             .map_err(|e| match e {
                 nats_client::RequestError::NoResponders => Error::JetStreamNotEnabled,

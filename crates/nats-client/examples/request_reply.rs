@@ -3,7 +3,8 @@
 //! A responder answers on `svc.upper`; requests get its reply. A request to a subject nobody
 //! subscribes to fails at once with `RequestError::NoResponders` (the server's 503 status), and
 //! a request to a responder that never answers fails with `RequestError::TimedOut` after the
-//! per-call timeout of `request_with_timeout`.
+//! per-call timeout of `request_with_timeout`. `send_request` takes a `Request` with
+//! headers and a timeout together; the responder sees the headers.
 //!
 //! ```text
 //! cargo run -p nats-client --example request_reply
@@ -12,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use nats_client::{Bytes, RequestError};
+use nats_client::{Bytes, HeaderMap, Request, RequestError};
 use nats_testkit::NatsServer;
 
 #[tokio::main]
@@ -26,8 +27,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let responder_task = tokio::spawn(async move {
         while let Some(msg) = requests.next().await {
             if let Some(reply) = &msg.reply {
-                let answer = String::from_utf8_lossy(&msg.payload).to_uppercase();
-                if let Err(e) = responder.publish(reply.as_str(), answer.into()).await {
+                let mut answer = String::from_utf8_lossy(&msg.payload).to_uppercase();
+                if let Some(id) = msg.headers.as_ref().and_then(|h| h.get("Request-Id")) {
+                    answer = format!("{answer} (request {id})");
+                }
+                if let Err(e) = responder.publish(reply, answer.into()).await {
                     eprintln!("responder: {e}");
                 }
             }
@@ -48,6 +52,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             String::from_utf8_lossy(&reply.payload)
         );
     }
+
+    // Headers and a timeout together.
+    let mut headers = HeaderMap::new();
+    headers.insert("Request-Id", "42")?;
+    let request = Request::new()
+        .payload("with headers".into())
+        .headers(headers)
+        .timeout(Duration::from_secs(2));
+    let reply = client.send_request("svc.upper", request).await?;
+    println!(
+        "send_request svc.upper -> {:?}",
+        String::from_utf8_lossy(&reply.payload)
+    );
 
     let started = Instant::now();
     match client.request("svc.nobody", Bytes::new()).await {

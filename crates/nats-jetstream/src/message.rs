@@ -28,7 +28,7 @@ use crate::error::{AckError, Error};
 ///     let info = msg.info()?;
 ///     println!("{} #{} (delivered {}x): {:?}", msg.subject, info.stream_sequence, info.delivered, msg.payload);
 ///     if msg.payload.is_empty() {
-///         msg.ack_with(AckKind::Term(Some("empty".into()))).await?;
+///         msg.ack_with(AckKind::TermWithReason("empty".into())).await?;
 ///     } else {
 ///         msg.ack().await?;
 ///     }
@@ -51,7 +51,7 @@ pub struct Message {
 /// use std::time::Duration;
 /// use nats_jetstream::AckKind;
 /// assert_eq!(AckKind::Nak(Some(Duration::from_secs(1))).payload(), "-NAK {\"delay\":1000000000}");
-/// assert_eq!(AckKind::Term(Some("bad".into())).payload(), "+TERM bad");
+/// assert_eq!(AckKind::TermWithReason("bad".into()).payload(), "+TERM bad");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -62,9 +62,11 @@ pub enum AckKind {
     Nak(Option<Duration>),
     /// Still working: restart the ack wait (`+WPI`). May be sent any number of times.
     Progress,
-    /// Never redeliver, with an optional reason (`+TERM`; the reason is sent to 2.10+
-    /// servers only, as older ones ignore a `+TERM` with a reason).
-    Term(Option<String>),
+    /// Never redeliver (`+TERM`).
+    Term,
+    /// Never redeliver, with a reason (`+TERM <reason>`; the reason is sent to 2.10+ servers
+    /// only, as older ones ignore a `+TERM` with a reason).
+    TermWithReason(String),
 }
 
 impl AckKind {
@@ -81,8 +83,8 @@ impl AckKind {
             AckKind::Nak(None) => "-NAK".into(),
             AckKind::Nak(Some(d)) => format!("-NAK {{\"delay\":{}}}", d.as_nanos()),
             AckKind::Progress => "+WPI".into(),
-            AckKind::Term(None) => "+TERM".into(),
-            AckKind::Term(Some(reason)) => format!("+TERM {reason}"),
+            AckKind::Term => "+TERM".into(),
+            AckKind::TermWithReason(reason) => format!("+TERM {reason}"),
         }
     }
 
@@ -176,7 +178,7 @@ impl Message {
         let reply = self.claim(&kind)?;
         // Servers before 2.10 ignore a `+TERM` that carries a reason: send it bare there.
         let payload = match &kind {
-            AckKind::Term(Some(_)) if !self.server_at_least_2_10() => AckKind::Term(None).payload(),
+            AckKind::TermWithReason(_) if !self.server_at_least_2_10() => AckKind::Term.payload(),
             other => other.payload(),
         };
         let result = self
@@ -369,8 +371,8 @@ mod tests {
         assert_eq!(AckKind::Ack.payload(), "+ACK");
         assert_eq!(AckKind::Nak(None).payload(), "-NAK");
         assert_eq!(AckKind::Progress.payload(), "+WPI");
-        assert_eq!(AckKind::Term(None).payload(), "+TERM");
+        assert_eq!(AckKind::Term.payload(), "+TERM");
         assert!(!AckKind::Progress.is_final());
-        assert!(AckKind::Term(None).is_final());
+        assert!(AckKind::Term.is_final());
     }
 }

@@ -62,14 +62,14 @@ async fn j17_ack_kinds_and_acking_twice() {
         .await
         .unwrap();
     assert!(matches!(
-        m1.ack_with(AckKind::Term(None)).await,
+        m1.ack_with(AckKind::Term).await,
         Err(AckError::AlreadyAcked)
     ));
 
     // m-2: term with a reason: never again.
     let m2 = next_item(&mut messages).await.unwrap().unwrap();
     assert_eq!(m2.payload, "m-2");
-    m2.ack_with(AckKind::Term(Some("unprocessable".into())))
+    m2.ack_with(AckKind::TermWithReason("unprocessable".into()))
         .await
         .unwrap();
 

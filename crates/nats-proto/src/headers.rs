@@ -110,14 +110,54 @@ pub enum HeaderError {
 /// assert_eq!(h.get("x-tag"), None);
 /// # Ok::<(), nats_proto::HeaderError>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct HeaderMap {
+    /// `None` for an empty map: a message without headers carries one pointer, not the whole
+    /// map (a received message is moved several times between the parser and the consumer).
+    inner: Option<Box<Inner>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Inner {
     status: Option<StatusCode>,
     description: Option<String>,
     entries: Vec<(String, String)>,
 }
 
+static EMPTY: Inner = Inner {
+    status: None,
+    description: None,
+    entries: Vec::new(),
+};
+
+impl PartialEq for HeaderMap {
+    fn eq(&self, other: &HeaderMap) -> bool {
+        self.inner() == other.inner()
+    }
+}
+
+impl Eq for HeaderMap {}
+
+impl std::fmt::Debug for HeaderMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.inner();
+        f.debug_struct("HeaderMap")
+            .field("status", &inner.status)
+            .field("description", &inner.description)
+            .field("entries", &inner.entries)
+            .finish()
+    }
+}
+
 impl HeaderMap {
+    fn inner(&self) -> &Inner {
+        self.inner.as_deref().unwrap_or(&EMPTY)
+    }
+
+    fn inner_mut(&mut self) -> &mut Inner {
+        self.inner.get_or_insert_with(Box::default)
+    }
+
     /// An empty map without status.
     ///
     /// ```
@@ -149,19 +189,20 @@ impl HeaderMap {
         let (name, value) = (name.as_ref(), value.as_ref());
         validate_name(name.as_bytes())?;
         validate_value(value)?;
-        match self.entries.iter().position(|(n, _)| n == name) {
+        let entries = &mut self.inner_mut().entries;
+        match entries.iter().position(|(n, _)| n == name) {
             Some(first) => {
                 let mut index = 0;
-                self.entries.retain(|(n, _)| {
+                entries.retain(|(n, _)| {
                     let keep = index <= first || n != name;
                     index += 1;
                     keep
                 });
-                if let Some(slot) = self.entries.get_mut(first) {
+                if let Some(slot) = entries.get_mut(first) {
                     slot.1 = value.to_owned();
                 }
             }
-            None => self.entries.push((name.to_owned(), value.to_owned())),
+            None => entries.push((name.to_owned(), value.to_owned())),
         }
         Ok(())
     }
@@ -187,7 +228,9 @@ impl HeaderMap {
         let (name, value) = (name.as_ref(), value.as_ref());
         validate_name(name.as_bytes())?;
         validate_value(value)?;
-        self.entries.push((name.to_owned(), value.to_owned()));
+        self.inner_mut()
+            .entries
+            .push((name.to_owned(), value.to_owned()));
         Ok(())
     }
 
@@ -201,7 +244,8 @@ impl HeaderMap {
     /// # Ok::<(), nats_proto::HeaderError>(())
     /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.entries
+        self.inner()
+            .entries
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
@@ -220,11 +264,13 @@ impl HeaderMap {
     pub fn get_all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {
         // Borrow the stored copy of the name so the iterator does not capture `name`.
         let key: Option<&'a str> = self
+            .inner()
             .entries
             .iter()
             .find(|(n, _)| n == name)
             .map(|(n, _)| n.as_str());
-        self.entries
+        self.inner()
+            .entries
             .iter()
             .filter(move |(n, _)| Some(n.as_str()) == key)
             .map(|(_, v)| v.as_str())
@@ -240,9 +286,12 @@ impl HeaderMap {
     /// # Ok::<(), nats_proto::HeaderError>(())
     /// ```
     pub fn remove(&mut self, name: &str) -> bool {
-        let before = self.entries.len();
-        self.entries.retain(|(n, _)| n != name);
-        self.entries.len() != before
+        let Some(inner) = self.inner.as_deref_mut() else {
+            return false;
+        };
+        let before = inner.entries.len();
+        inner.entries.retain(|(n, _)| n != name);
+        inner.entries.len() != before
     }
 
     /// Every `(name, value)` pair in order.
@@ -255,7 +304,10 @@ impl HeaderMap {
     /// # Ok::<(), nats_proto::HeaderError>(())
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.inner()
+            .entries
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
     /// The number of `(name, value)` pairs (the status does not count).
@@ -264,7 +316,7 @@ impl HeaderMap {
     /// assert_eq!(nats_proto::HeaderMap::new().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.inner().entries.len()
     }
 
     /// `true` if there are no pairs; a map with only a status is empty.
@@ -275,7 +327,7 @@ impl HeaderMap {
     /// assert!(h.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.inner().entries.is_empty()
     }
 
     /// The status code of the version line, if any.
@@ -286,7 +338,7 @@ impl HeaderMap {
     /// # Ok::<(), nats_proto::HeaderError>(())
     /// ```
     pub fn status(&self) -> Option<StatusCode> {
-        self.status
+        self.inner().status
     }
 
     /// The description after the status code, if any.
@@ -297,7 +349,7 @@ impl HeaderMap {
     /// # Ok::<(), nats_proto::HeaderError>(())
     /// ```
     pub fn description(&self) -> Option<&str> {
-        self.description.as_deref()
+        self.inner().description.as_deref()
     }
 
     /// Sets the status and its description. A description without a status is dropped; CR and
@@ -313,8 +365,9 @@ impl HeaderMap {
     /// assert_eq!(&buf[..], b"NATS/1.0 408 Request Timeout\r\n\r\n");
     /// ```
     pub fn set_status(&mut self, status: Option<StatusCode>, description: Option<String>) {
-        self.status = status;
-        self.description = match (status, description) {
+        let inner = self.inner_mut();
+        inner.status = status;
+        inner.description = match (status, description) {
             (Some(_), Some(d)) => {
                 let cleaned: String = d
                     .chars()
@@ -337,13 +390,13 @@ impl HeaderMap {
     /// ```
     pub fn encoded_len(&self) -> usize {
         let mut len = VERSION.len() + 2 + 2;
-        if let Some(code) = self.status {
+        if let Some(code) = self.inner().status {
             len += 1 + digits(u64::from(code.0));
-            if let Some(d) = &self.description {
+            if let Some(d) = &self.inner().description {
                 len += 1 + d.len();
             }
         }
-        for (n, v) in &self.entries {
+        for (n, v) in &self.inner().entries {
             len += n.len() + 2 + v.len() + 2;
         }
         len
@@ -362,16 +415,16 @@ impl HeaderMap {
     pub fn encode(&self, buf: &mut BytesMut) {
         buf.reserve(self.encoded_len());
         buf.put_slice(VERSION);
-        if let Some(code) = self.status {
+        if let Some(code) = self.inner().status {
             buf.put_u8(b' ');
             write_u64(buf, u64::from(code.0));
-            if let Some(d) = &self.description {
+            if let Some(d) = &self.inner().description {
                 buf.put_u8(b' ');
                 buf.put_slice(d.as_bytes());
             }
         }
         buf.put_slice(b"\r\n");
-        for (n, v) in &self.entries {
+        for (n, v) in &self.inner().entries {
             buf.put_slice(n.as_bytes());
             buf.put_slice(b": ");
             buf.put_slice(v.as_bytes());
@@ -420,11 +473,11 @@ impl HeaderMap {
                     return Err(HeaderError::InvalidVersionLine);
                 }
                 let code = parse_u16(code).ok_or(HeaderError::InvalidVersionLine)?;
-                map.status = Some(StatusCode(code));
+                map.inner_mut().status = Some(StatusCode(code));
                 let desc = trim(desc);
                 if !desc.is_empty() {
                     let desc = std::str::from_utf8(desc).map_err(|_| HeaderError::InvalidValue)?;
-                    map.description = Some(desc.to_owned());
+                    map.inner_mut().description = Some(desc.to_owned());
                 }
             }
         }
@@ -442,7 +495,9 @@ impl HeaderMap {
             let value = trim(value.get(1..).unwrap_or_default());
             let value = std::str::from_utf8(value).map_err(|_| HeaderError::InvalidValue)?;
             let name = std::str::from_utf8(name).map_err(|_| HeaderError::InvalidName)?;
-            map.entries.push((name.to_owned(), value.to_owned()));
+            map.inner_mut()
+                .entries
+                .push((name.to_owned(), value.to_owned()));
         }
         if !rest.is_empty() {
             return Err(HeaderError::TrailingData);

@@ -260,10 +260,19 @@ impl Subject {
     /// A subject the server sent (a `MSG` subject or reply): zero-copy. The parser has already
     /// split it on whitespace; a server never sends wildcards or empty tokens, so only UTF-8 is
     /// checked, and invalid UTF-8 (which a real server never sends) is replaced.
+    #[inline]
     pub(crate) fn from_wire(bytes: Bytes) -> Subject {
         // Subjects are nearly always ASCII, and the ASCII check is far cheaper than full UTF-8
         // validation on short strings.
-        if bytes.is_ascii() || std::str::from_utf8(&bytes).is_ok() {
+        if bytes.is_ascii() {
+            return Subject(bytes);
+        }
+        Subject::from_wire_utf8(bytes)
+    }
+
+    #[cold]
+    fn from_wire_utf8(bytes: Bytes) -> Subject {
+        if std::str::from_utf8(&bytes).is_ok() {
             return Subject(bytes);
         }
         Subject(Bytes::from(

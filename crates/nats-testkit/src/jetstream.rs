@@ -168,10 +168,59 @@ impl Cluster {
     /// # Ok(()) }
     /// ```
     pub async fn wait_for_jetstream(&self) -> Result<(), TestkitError> {
-        for node in self.nodes().iter().filter(|n| n.pid().is_some()) {
+        let running: Vec<&NatsServer> = self.nodes().iter().filter(|n| n.pid().is_some()).collect();
+        for node in &running {
             node.wait_for_jetstream().await?;
         }
+        if running.len() > 1 {
+            self.wait_for_placement(&running).await?;
+        }
         Ok(())
+    }
+
+    /// Waits until a stream with one replica per running node can be placed: the meta leader
+    /// knows every peer (right after an election it may not yet, and creating an R3 stream then
+    /// fails with "no suitable peers for placement"). A probe stream is created and deleted.
+    async fn wait_for_placement(&self, running: &[&NatsServer]) -> Result<(), TestkitError> {
+        const PROBE: &str = "TESTKIT_PLACEMENT_PROBE";
+        let config = serde_json::json!({
+            "name": PROBE,
+            "subjects": ["_testkit.placement.probe"],
+            "storage": "memory",
+            "num_replicas": running.len(),
+        })
+        .to_string();
+        let start = Instant::now();
+        let mut node = 0usize;
+        loop {
+            let addr = running[node % running.len()].addr();
+            node += 1;
+            let created = jetstream_request(
+                addr,
+                &format!("$JS.API.STREAM.CREATE.{PROBE}"),
+                config.as_bytes(),
+            )
+            .await;
+            let last = match created {
+                Ok(reply) if api_ok(&reply) => {
+                    let _ = jetstream_request(addr, &format!("$JS.API.STREAM.DELETE.{PROBE}"), b"")
+                        .await;
+                    return Ok(());
+                }
+                Ok(reply) => reply.to_string(),
+                Err(e) => e.to_string(),
+            };
+            if start.elapsed() >= READY_DEADLINE {
+                return Err(TestkitError::timeout(
+                    format!(
+                        "JetStream placement on {} nodes (last answer: {last})",
+                        running.len()
+                    ),
+                    READY_DEADLINE,
+                ));
+            }
+            tokio::time::sleep(POLL * 10).await;
+        }
     }
 
     /// The index of the node leading stream `name`, from `$JS.API.STREAM.INFO.<name>`'s

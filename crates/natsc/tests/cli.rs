@@ -3,82 +3,14 @@
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use nats_testkit::{NatsServer, ServerConfig};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
-const BIN: &str = env!("CARGO_BIN_EXE_natsc");
-const WAIT: Duration = Duration::from_secs(15);
+mod common;
 
-fn natsc(args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    c
-}
-
-async fn output(args: &[&str]) -> Output {
-    tokio::time::timeout(WAIT, natsc(args).output())
-        .await
-        .unwrap_or_else(|_| panic!("natsc {args:?} did not finish"))
-        .unwrap()
-}
-
-/// Starts `natsc args` in the background and waits until its stderr has a line containing
-/// `ready`.
-async fn background(args: &[&str], ready: &str) -> Child {
-    let mut child = natsc(args).spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    tokio::time::timeout(WAIT, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains(ready) {
-                return;
-            }
-        }
-        panic!("natsc {args:?} exited before saying {ready:?}");
-    })
-    .await
-    .unwrap_or_else(|_| panic!("natsc {args:?} never said {ready:?}"));
-    child
-}
-
-/// Waits for `child` to exit; its stdout.
-async fn finish(mut child: Child) -> String {
-    let mut out = String::new();
-    let mut stdout = child.stdout.take().unwrap();
-    tokio::time::timeout(WAIT, stdout.read_to_string(&mut out))
-        .await
-        .expect("background natsc did not finish")
-        .unwrap();
-    let status = tokio::time::timeout(WAIT, child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "exit {status}, stdout {out}");
-    out
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// A failure: non-zero exit, exactly one line on stderr, no panic.
-fn assert_one_line_failure(out: &Output, expect: &str) {
-    let err = text(&out.stderr);
-    assert!(!out.status.success(), "expected failure, got {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "stderr: {err:?}");
-    assert!(!err.contains("panicked"), "stderr: {err}");
-    assert!(
-        err.to_lowercase().contains(&expect.to_lowercase()),
-        "stderr {err:?} lacks {expect:?}"
-    );
-}
+use common::{assert_one_line_failure, background, finish, natsc, output, text, WAIT};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pub_sub_round_trip() {

@@ -11,6 +11,7 @@ use crate::error::Result;
 mod bench;
 mod consumer;
 mod demo;
+mod demo_js;
 mod events;
 mod js;
 mod pub_;
@@ -46,7 +47,8 @@ pub(crate) enum Command {
     /// JetStream publish with acks (js pub), account usage (js info)
     Js(js::JsArgs),
     /// Live fail-over demo: a local 3-node cluster, nodes killed and restarted under a
-    /// publisher and a subscriber, every connection event printed
+    /// publisher and a subscriber, every connection event printed; then the same under
+    /// JetStream (R3 stream, acked publishes, a durable consumer): at-most-once vs exactly once
     Demo(demo::DemoArgs),
 }
 

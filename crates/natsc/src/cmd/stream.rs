@@ -409,9 +409,9 @@ async fn get(a: GetArgs, js: &nats_jetstream::Context, urls: &str) -> Result<()>
         (None, None) => return Err(CliError::msg("give a sequence or --last-for SUBJECT")),
     }
     .map_err(|e| match (e.err_code(), &a.last_for, a.seq) {
-        (Some(nats_jetstream::ErrorCode::NO_MESSAGE_FOUND), Some(subject), _) => {
-            CliError::msg(format!("{}: no message found on subject {subject}", context()))
-        }
+        (Some(nats_jetstream::ErrorCode::NO_MESSAGE_FOUND), Some(subject), _) => CliError::msg(
+            format!("{}: no message found on subject {subject}", context()),
+        ),
         (Some(nats_jetstream::ErrorCode::NO_MESSAGE_FOUND), None, Some(seq)) => {
             CliError::msg(format!("{}: no message found at sequence {seq}", context()))
         }

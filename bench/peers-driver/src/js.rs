@@ -240,7 +240,10 @@ fn ms(d: Duration) -> f64 {
 
 fn epoch_ms(t: SystemTime) -> f64 {
     round(
-        t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64() * 1000.0,
+        t.duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1000.0,
         3,
     )
 }
@@ -289,7 +292,9 @@ async fn create_fail_stream(js: &Context) -> Res<()> {
     loop {
         if let Ok(info) = js.stream_info(FAIL_STREAM).await {
             if let Some(c) = &info.cluster {
-                if c.leader.is_some() && c.replicas.len() == 2 && c.replicas.iter().all(|p| p.current)
+                if c.leader.is_some()
+                    && c.replicas.len() == 2
+                    && c.replicas.iter().all(|p| p.current)
                 {
                     return Ok(());
                 }
@@ -504,7 +509,9 @@ pub(crate) async fn js_failover(args: &Args) -> Res<Map<String, Value>> {
     m.insert("new_leader".into(), json!(readback.leader));
     m.insert(
         "ack_timeout_ms".into(),
-        json!(ms(ack_timeout.unwrap_or(nats_jetstream::DEFAULT_API_TIMEOUT))),
+        json!(ms(
+            ack_timeout.unwrap_or(nats_jetstream::DEFAULT_API_TIMEOUT)
+        )),
     );
     m.insert("retry_ms".into(), json!(retry_pause.as_millis() as u64));
     // Wall-clock times, to line the client up with the servers' logs.

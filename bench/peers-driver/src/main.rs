@@ -3,10 +3,14 @@
 //! ```text
 //! nats-client-peers --workload pub|pubsub|reqrep --url nats://127.0.0.1:PORT --n N --size S
 //! nats-client-peers --workload reconnect --urls U1,U2 --pids PORT1=PID1,PORT2=PID2 --trial T
+//! nats-client-peers --workload js-pub --url nats://127.0.0.1:PORT --n N --size S
+//! nats-client-peers --workload js-pub-async|js-consume --url URL --n N --size S --window W
+//! nats-client-peers --workload js-failover --urls U1,U2,U3 --pids n1=PID1,n2=PID2,n3=PID3 --trial T
 //! ```
 //!
 //! Prints exactly one JSON object on stdout; diagnostics go to stderr.
 
+mod js;
 mod reconnect;
 mod workloads;
 
@@ -134,6 +138,22 @@ async fn run(args: &Args) -> Res<Map<String, Value>> {
         "pubsub" => workloads::pubsub(&url, n, size, args).await,
         "reqrep" => workloads::reqrep(&url, n, size, args).await,
         "reconnect" => reconnect::run(args).await,
+        "js-pub" => js::js_pub(&url, n, size).await,
+        "js-pub-async" => js::js_pub_async(&url, n, size, args).await,
+        "js-consume" => js::js_consume(&url, n, size, args).await,
+        "js-failover" => js::js_failover(args).await,
         other => Err(format!("unsupported workload {other}").into()),
+    }
+}
+
+/// SIGKILLs `pid` with kill(2) directly.
+#[allow(unsafe_code)]
+fn sigkill(pid: i32) -> Res<()> {
+    // SAFETY: kill(2) takes plain integers and touches no memory of this process.
+    let rc = unsafe { libc::kill(pid, libc::SIGKILL) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(format!("kill -9 {pid}: {}", std::io::Error::last_os_error()).into())
     }
 }

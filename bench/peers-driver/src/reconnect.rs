@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use nats_client::{ConnectOptions, Event};
 use serde_json::{json, Map, Value};
 
-use crate::{base, round, Args, Res};
+use crate::{base, round, sigkill, Args, Res};
 
 const SUBJ: &str = "reconnect.seq";
 
@@ -203,16 +203,4 @@ pub(crate) async fn run(args: &Args) -> Res<Map<String, Value>> {
         m.insert("trial".into(), json!(trial));
     }
     Ok(m)
-}
-
-/// SIGKILLs `pid` with kill(2) directly.
-#[allow(unsafe_code)]
-fn sigkill(pid: i32) -> Res<()> {
-    // SAFETY: kill(2) takes plain integers and touches no memory of this process.
-    let rc = unsafe { libc::kill(pid, libc::SIGKILL) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(format!("kill -9 {pid}: {}", std::io::Error::last_os_error()).into())
-    }
 }

@@ -287,3 +287,22 @@ impl ConnFlags {
         })
     }
 }
+
+impl ConnFlags {
+    /// Connects for a JetStream command: to `--server`, or to [`DEFAULT_URL`] as the `nats`
+    /// CLI does (a local server started for one command would forget its streams when natsc
+    /// exits). Returns the client, its JetStream context and the URLs for error messages.
+    pub(crate) async fn jetstream(&self) -> Result<(Client, nats_jetstream::Context, String)> {
+        let options = self.options()?;
+        let target = self.target();
+        let client = self.connect(options, &target.urls).await.map_err(|e| {
+            if self.server.is_none() {
+                e.context("no --server given")
+            } else {
+                e
+            }
+        })?;
+        let js = nats_jetstream::new(client.clone());
+        Ok((client, js, target.urls))
+    }
+}

@@ -39,3 +39,16 @@ impl fmt::Debug for CliError {
 
 /// The result of every command.
 pub(crate) type Result<T, E = CliError> = std::result::Result<T, E>;
+
+/// A JetStream API error in one line: the server's description and `err_code`, or that
+/// JetStream is not enabled on `urls`.
+pub(crate) fn js_error(e: nats_jetstream::Error, urls: &str) -> CliError {
+    use nats_jetstream::Error;
+    match e {
+        Error::Api(a) => CliError(format!("{} (err_code {})", a.description, a.err_code)),
+        Error::JetStreamNotEnabled => CliError(format!(
+            "JetStream is not enabled on {urls} (nothing answers $JS.API; start nats-server with -js)"
+        )),
+        other => other.into(),
+    }
+}

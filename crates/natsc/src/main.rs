@@ -1,5 +1,6 @@
 //! `natsc`: a command-line client for NATS built on `nats-client`: publish, subscribe,
-//! request, reply, watch connection events, benchmark, and a live fail-over demo.
+//! request, reply, watch connection events, benchmark, manage JetStream streams and consumers,
+//! publish with acks, and a live fail-over demo (core NATS and JetStream).
 //!
 //! Layout: `conn.rs` maps the connection flags onto `ConnectOptions`; `cmd/` has one file per
 //! command (arguments, run, print); `util.rs` holds flag parsers and the body template.
@@ -14,8 +15,8 @@ use std::process::ExitCode;
 use clap::error::ErrorKind;
 use clap::Parser;
 
-/// A command-line client for NATS: pub, sub, req, reply, events, bench and a live fail-over
-/// demo.
+/// A command-line client for NATS: pub, sub, req, reply, events, bench, JetStream (stream,
+/// consumer, js) and a live fail-over demo.
 #[derive(Parser)]
 #[command(
     name = "natsc",

@@ -26,9 +26,12 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
         "ns" => value / 1e9,
         "m" | "min" => value * 60.0,
         "h" => value * 3600.0,
+        "d" => value * 86_400.0,
+        "w" => value * 7.0 * 86_400.0,
+        "y" => value * 365.0 * 86_400.0,
         other => {
             return Err(format!(
-                "unknown duration unit {other:?} (use ms, s, m or h)"
+                "unknown duration unit {other:?} (use ms, s, m, h, d, w or y)"
             ))
         }
     };
@@ -56,6 +59,70 @@ pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
     value
         .checked_mul(mult)
         .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// Parses a stream limit in bytes: a size as [`parse_size`], or -1 / "unlimited" for none.
+pub(crate) fn parse_limit_size(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    if t == "-1" || t.eq_ignore_ascii_case("unlimited") {
+        return Ok(-1);
+    }
+    let n = parse_size(t)?;
+    i64::try_from(n).map_err(|_| format!("{s:?} is too large"))
+}
+
+/// Parses an age limit: a duration as [`parse_duration`], or -1 / 0 / "unlimited" for none.
+pub(crate) fn parse_limit_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if t == "-1" || t.eq_ignore_ascii_case("unlimited") {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(t)
+}
+
+/// `1536` as "1.5 KiB", `-1` style limits are the caller's business.
+pub(crate) fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// A duration as the largest units that describe it: "2m", "1h30m", "1.5s", "250ms".
+pub(crate) fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return match d.subsec_millis() {
+            0 => format!("{}us", d.subsec_micros()),
+            ms => format!("{ms}ms"),
+        };
+    }
+    if d.subsec_millis() != 0 && secs < 60 {
+        return format!("{:.3}s", d.as_secs_f64())
+            .trim_end_matches('0')
+            .to_string();
+    }
+    let (days, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    let mut out = String::new();
+    for (v, unit) in [(days, "d"), (h, "h"), (m, "m"), (s, "s")] {
+        if v > 0 {
+            out.push_str(&format!("{v}{unit}"));
+        }
+    }
+    out
 }
 
 /// Parses a `K:V` header flag.
@@ -188,6 +255,26 @@ mod tests {
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert!(parse_duration("abc").is_err());
         assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(parse_limit_size("-1"), Ok(-1));
+        assert_eq!(parse_limit_size("1KiB"), Ok(1024));
+        assert!(parse_limit_size("-2").is_err());
+        assert_eq!(parse_limit_duration("unlimited"), Ok(Duration::ZERO));
+        assert_eq!(parse_limit_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("1y"), Ok(Duration::from_secs(365 * 86_400)));
+    }
+
+    #[test]
+    fn human() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_duration(Duration::from_secs(120)), "2m");
+        assert_eq!(human_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
     }
 
     #[test]

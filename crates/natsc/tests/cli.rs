@@ -3,82 +3,14 @@
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use nats_testkit::{NatsServer, ServerConfig};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
-const BIN: &str = env!("CARGO_BIN_EXE_natsc");
-const WAIT: Duration = Duration::from_secs(15);
+mod common;
 
-fn natsc(args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    c
-}
-
-async fn output(args: &[&str]) -> Output {
-    tokio::time::timeout(WAIT, natsc(args).output())
-        .await
-        .unwrap_or_else(|_| panic!("natsc {args:?} did not finish"))
-        .unwrap()
-}
-
-/// Starts `natsc args` in the background and waits until its stderr has a line containing
-/// `ready`.
-async fn background(args: &[&str], ready: &str) -> Child {
-    let mut child = natsc(args).spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    tokio::time::timeout(WAIT, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains(ready) {
-                return;
-            }
-        }
-        panic!("natsc {args:?} exited before saying {ready:?}");
-    })
-    .await
-    .unwrap_or_else(|_| panic!("natsc {args:?} never said {ready:?}"));
-    child
-}
-
-/// Waits for `child` to exit; its stdout.
-async fn finish(mut child: Child) -> String {
-    let mut out = String::new();
-    let mut stdout = child.stdout.take().unwrap();
-    tokio::time::timeout(WAIT, stdout.read_to_string(&mut out))
-        .await
-        .expect("background natsc did not finish")
-        .unwrap();
-    let status = tokio::time::timeout(WAIT, child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "exit {status}, stdout {out}");
-    out
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// A failure: non-zero exit, exactly one line on stderr, no panic.
-fn assert_one_line_failure(out: &Output, expect: &str) {
-    let err = text(&out.stderr);
-    assert!(!out.status.success(), "expected failure, got {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "stderr: {err:?}");
-    assert!(!err.contains("panicked"), "stderr: {err}");
-    assert!(
-        err.to_lowercase().contains(&expect.to_lowercase()),
-        "stderr {err:?} lacks {expect:?}"
-    );
-}
+use common::{assert_one_line_failure, background, finish, natsc, output, text, WAIT};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pub_sub_round_trip() {
@@ -263,25 +195,41 @@ async fn pub_without_server_starts_its_own() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn demo_completes_without_losing_buffered_messages() {
+async fn demo_both_acts_core_loses_nothing_buffered_jetstream_exactly_once() {
     let out = tokio::time::timeout(
-        Duration::from_secs(40),
-        natsc(&["demo", "--duration", "6s", "--rate", "50"]).output(),
+        Duration::from_secs(120),
+        natsc(&[
+            "demo",
+            "--duration",
+            "6s",
+            "--rate",
+            "50",
+            "--js-duration",
+            "16s",
+            "--js-interval",
+            "5s",
+        ])
+        .output(),
     )
     .await
     .expect("demo did not finish")
     .unwrap();
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("kill -9 node-"), "{stdout}");
-    assert!(stdout.contains("publisher   disconnected"), "{stdout}");
+    let (core, js) = stdout
+        .split_once("== act 2: JetStream ==")
+        .unwrap_or_else(|| panic!("no act 2 in {stdout}"));
+
+    // Act 1, core NATS.
+    assert!(core.contains("kill -9 node-"), "{stdout}");
+    assert!(core.contains("publisher   disconnected"), "{stdout}");
     assert!(
-        stdout.contains("publisher   reconnected to node-"),
+        core.contains("publisher   reconnected to node-"),
         "{stdout}"
     );
-    assert!(stdout.contains("summary after"), "{stdout}");
+    assert!(core.contains("summary after"), "{stdout}");
     let row = |name: &str| -> u64 {
-        let line = stdout
+        let line = core
             .lines()
             .find(|l| l.trim_start().starts_with(name))
             .unwrap_or_else(|| panic!("no {name} row in {stdout}"));
@@ -297,6 +245,39 @@ async fn demo_completes_without_losing_buffered_messages() {
     assert!(row("published") >= 200, "{stdout}");
     assert!(row("received") > 0, "{stdout}");
     assert!(row("reconnects") >= 1, "{stdout}");
+
+    // Act 2, JetStream: the leader killed, restarted, lame-ducked; exactly once.
+    assert!(
+        js.contains("kill -9 node-") && js.contains("(leader of stream DEMO)"),
+        "{stdout}"
+    );
+    assert!(js.contains("is led by node-"), "{stdout}");
+    assert!(js.contains("restart node-"), "{stdout}");
+    assert!(js.contains("lame duck node-"), "{stdout}");
+    let summary = js
+        .split_once("summary of act 2")
+        .unwrap_or_else(|| panic!("no act 2 summary in {stdout}"))
+        .1;
+    // Rows: name (up to two words), core column, JetStream column, note.
+    let js_row = |name: &str| -> u64 {
+        let line = summary
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in {stdout}"));
+        let cells: Vec<&str> = line[2 + name.len()..].split_whitespace().collect();
+        cells[1]
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}: {line}"))
+    };
+    let published = js_row("published");
+    assert!(published >= 400, "{stdout}");
+    assert_eq!(js_row("acked"), published, "{stdout}");
+    assert_eq!(js_row("in the stream"), published, "{stdout}");
+    assert_eq!(js_row("received"), published, "{stdout}");
+    assert_eq!(js_row("lost"), 0, "{stdout}");
+    assert_eq!(js_row("duplicates"), 0, "{stdout}");
+    assert_eq!(js_row("errors surfaced"), 0, "{stdout}");
+    assert!(summary.contains("exactly once"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,6 +3,7 @@
 //! A local 3-node cluster, a publisher and a subscriber connected through the library with all
 //! three URLs, and a schedule of failures (kill -9, restart, lame duck) while every connection
 //! event is printed as it happens. The summary then counts what arrived, what was lost and why.
+//! Act 2 (`demo_js.rs`) does the same under JetStream and sets both side by side.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,9 +39,31 @@ pub(crate) struct DemoArgs {
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     interval: Duration,
 
-    /// Messages the publisher sends per second
+    /// Messages the publisher sends per second (both acts)
     #[arg(long, default_value_t = 100)]
     rate: u32,
+
+    /// How long the JetStream act runs (act 2; leader elections take 6-8 s)
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    js_duration: Duration,
+
+    /// Time between two steps of the JetStream act's failure schedule
+    #[arg(long, default_value = "7s", value_parser = parse_duration)]
+    js_interval: Duration,
+
+    /// Only the core act: leave out the JetStream act
+    #[arg(long)]
+    no_js: bool,
+}
+
+/// The core act's figures, for the side-by-side summary of act 2.
+pub(super) struct CoreFigures {
+    pub(super) published: u64,
+    pub(super) received: u64,
+    pub(super) lost: u64,
+    /// Not delivered because of at-most-once delivery (subscriber away, in flight at a kill).
+    pub(super) missed: u64,
+    pub(super) duplicates: u64,
 }
 
 /// One step of the failure schedule, repeated in this order.
@@ -62,18 +85,18 @@ const SCHEDULE: [Step; 6] = [
 ];
 
 /// The printer: one line per event, `ms since start`, who, what; lines never interleave.
-struct Log {
-    start: Instant,
-    lock: Mutex<()>,
+pub(super) struct Log {
+    pub(super) start: Instant,
+    pub(super) lock: Mutex<()>,
     /// Client port of each node, to show "node-1" instead of a URL.
-    ports: Vec<u16>,
+    pub(super) ports: Vec<u16>,
     /// Set once the demo is over: the events of closing (or of a ctrl-c that also reached the
     /// servers) are not part of the story.
-    muted: AtomicBool,
+    pub(super) muted: AtomicBool,
 }
 
 impl Log {
-    fn line(&self, who: &str, what: &str) {
+    pub(super) fn line(&self, who: &str, what: &str) {
         if self.muted.load(Ordering::Relaxed) {
             return;
         }
@@ -82,7 +105,7 @@ impl Log {
         println!("{ms:>7}  {who:<10}  {what}");
     }
 
-    fn mute(&self) {
+    pub(super) fn mute(&self) {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         self.muted.store(true, Ordering::Relaxed);
     }
@@ -119,14 +142,14 @@ struct Track {
 }
 
 /// A client of the demo and what its callback saw.
-struct DemoClient {
+pub(super) struct DemoClient {
     who: &'static str,
-    client: Client,
+    pub(super) client: Client,
     track: Arc<Mutex<Track>>,
 }
 
 impl DemoClient {
-    async fn connect(
+    pub(super) async fn connect(
         who: &'static str,
         conn: &ConnFlags,
         urls: &[String],
@@ -255,9 +278,9 @@ pub(crate) async fn run(args: DemoArgs, conn: &ConnFlags, mut shutdown: Shutdown
             "demo runs its own local 3-node cluster; leave out --server",
         ));
     }
-    if args.rate == 0 || args.interval.is_zero() {
+    if args.rate == 0 || args.interval.is_zero() || args.js_interval.is_zero() {
         return Err(CliError::msg(
-            "--rate and --interval must be greater than zero",
+            "--rate, --interval and --js-interval must be greater than zero",
         ));
     }
     eprintln!("natsc: starting a local {NODES}-node nats-server cluster for the demo...");
@@ -268,6 +291,7 @@ pub(crate) async fn run(args: DemoArgs, conn: &ConnFlags, mut shutdown: Shutdown
         .map_err(|e| CliError::from(e).context("could not start the local cluster"))?;
     let urls = cluster.urls();
 
+    println!("== act 1: core NATS ==");
     println!(
         "natsc demo: {NODES}-node cluster, 1 publisher ({} msg/s on {SUBJECT:?}), 1 subscriber,",
         args.rate
@@ -360,7 +384,7 @@ pub(crate) async fn run(args: DemoArgs, conn: &ConnFlags, mut shutdown: Shutdown
     publisher.client.close().await;
     subscriber.client.close().await;
 
-    print_summary(
+    let core = print_summary(
         &sent,
         &received,
         &publisher,
@@ -369,6 +393,26 @@ pub(crate) async fn run(args: DemoArgs, conn: &ConnFlags, mut shutdown: Shutdown
         log.start,
     );
     drop(cluster);
+    if args.no_js || interrupted {
+        return Ok(());
+    }
+    let js_args = super::demo_js::JsArgs {
+        duration: args.js_duration,
+        interval: args.js_interval,
+        rate: args.rate,
+    };
+    let outcome = super::demo_js::run(&js_args, conn, &mut shutdown, &core).await?;
+    if !outcome.checked {
+        return Err(CliError::msg(
+            "demo: the JetStream act could not read the stream at the end",
+        ));
+    }
+    if outcome.lost > 0 || outcome.duplicates > 0 {
+        return Err(CliError::msg(format!(
+            "demo: JetStream lost {} and duplicated {} messages",
+            outcome.lost, outcome.duplicates
+        )));
+    }
     Ok(())
 }
 
@@ -651,7 +695,7 @@ fn print_summary(
     subscriber: &DemoClient,
     failures: u32,
     start: Instant,
-) {
+) -> CoreFigures {
     let (p, s) = (publisher.track(), subscriber.track());
     let (missing, duplicates) = classify(sent, counts, &p, &s);
     let count = |k: Sent| sent.iter().filter(|(_, x)| *x == k).count() as u64;
@@ -725,9 +769,16 @@ fn print_summary(
         format!("publisher {}, subscriber {}", p.reconnects, s.reconnects),
     );
     row("slowest recovery", slowest.0, slowest.1);
+    CoreFigures {
+        published: sent.len() as u64,
+        received,
+        lost: missing.lost,
+        missed: missing.sub_away + missing.in_flight,
+        duplicates,
+    }
 }
 
-fn plural(n: u64) -> &'static str {
+pub(super) fn plural(n: u64) -> &'static str {
     if n == 1 {
         ""
     } else {
@@ -735,7 +786,7 @@ fn plural(n: u64) -> &'static str {
     }
 }
 
-fn human(d: Duration) -> String {
+pub(super) fn human(d: Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{} s", d.as_secs())
     } else {

@@ -9,11 +9,15 @@ use crate::conn::ConnFlags;
 use crate::error::Result;
 
 mod bench;
+mod consumer;
 mod demo;
+mod demo_js;
 mod events;
+mod js;
 mod pub_;
 mod reply;
 mod req;
+mod stream;
 mod sub;
 
 /// The future that tells a long-running command to stop (ctrl-c in `main`, anything in tests).
@@ -34,8 +38,17 @@ pub(crate) enum Command {
     Events(events::EventsArgs),
     /// Measure throughput and latency: pub, sub, pubsub or reqrep
     Bench(bench::BenchArgs),
+    /// JetStream streams: add, info, ls, rm, purge, get
+    #[command(visible_alias = "str")]
+    Stream(stream::StreamArgs),
+    /// JetStream pull consumers: add, info, ls, rm, next
+    #[command(visible_alias = "con")]
+    Consumer(consumer::ConsumerArgs),
+    /// JetStream publish with acks (js pub), account usage (js info)
+    Js(js::JsArgs),
     /// Live fail-over demo: a local 3-node cluster, nodes killed and restarted under a
-    /// publisher and a subscriber, every connection event printed
+    /// publisher and a subscriber, every connection event printed; then the same under
+    /// JetStream (R3 stream, acked publishes, a durable consumer): at-most-once vs exactly once
     Demo(demo::DemoArgs),
 }
 
@@ -48,6 +61,9 @@ pub(crate) async fn run(command: Command, conn: ConnFlags, shutdown: Shutdown) -
         Command::Reply(args) => reply::run(args, &conn, shutdown).await,
         Command::Events(args) => events::run(args, &conn, shutdown).await,
         Command::Bench(args) => bench::run(args, &conn, shutdown).await,
+        Command::Stream(args) => stream::run(args, &conn).await,
+        Command::Consumer(args) => consumer::run(args, &conn).await,
+        Command::Js(args) => js::run(args, &conn).await,
         Command::Demo(args) => demo::run(args, &conn, shutdown).await,
     }
 }

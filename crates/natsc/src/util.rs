@@ -106,9 +106,8 @@ pub(crate) fn human_duration(d: Duration) -> String {
         };
     }
     if d.subsec_millis() != 0 && secs < 60 {
-        return format!("{:.3}s", d.as_secs_f64())
-            .trim_end_matches('0')
-            .to_string();
+        let secs = format!("{:.3}", d.as_secs_f64());
+        return format!("{}s", secs.trim_end_matches('0'));
     }
     let (days, h, m, s) = (
         secs / 86_400,

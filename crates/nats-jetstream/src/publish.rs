@@ -9,6 +9,7 @@
 //! pure [`window`] state machine what to do; it completes the futures in publish order.
 
 mod driver;
+mod slots;
 mod window;
 
 use std::future::Future;

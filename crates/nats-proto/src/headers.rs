@@ -5,6 +5,7 @@
 //! lines, then an empty line `\r\n`.
 
 use bytes::{BufMut, BytesMut};
+use std::sync::Arc;
 
 use crate::encoder::{write_u64, MAX_U64_DIGITS};
 
@@ -114,7 +115,8 @@ pub enum HeaderError {
 pub struct HeaderMap {
     /// `None` for an empty map: a message without headers carries one pointer, not the whole
     /// map (a received message is moved several times between the parser and the consumer).
-    inner: Option<Box<Inner>>,
+    /// Shared, copied on write: a clone (a publish kept for a re-send) costs no allocation.
+    inner: Option<Arc<Inner>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -155,7 +157,7 @@ impl HeaderMap {
     }
 
     fn inner_mut(&mut self) -> &mut Inner {
-        self.inner.get_or_insert_with(Box::default)
+        Arc::make_mut(self.inner.get_or_insert_with(Arc::default))
     }
 
     /// An empty map without status.
@@ -286,9 +288,13 @@ impl HeaderMap {
     /// # Ok::<(), nats_proto::HeaderError>(())
     /// ```
     pub fn remove(&mut self, name: &str) -> bool {
-        let Some(inner) = self.inner.as_deref_mut() else {
+        let Some(inner) = self.inner.as_mut() else {
             return false;
         };
+        if !inner.entries.iter().any(|(n, _)| n == name) {
+            return false;
+        }
+        let inner = Arc::make_mut(inner);
         let before = inner.entries.len();
         inner.entries.retain(|(n, _)| n != name);
         inner.entries.len() != before
@@ -649,6 +655,24 @@ mod tests {
         assert_eq!(buf.len(), h.encoded_len());
         assert_eq!(h.description(), Some("Request  Timeout"));
         assert_eq!(HeaderMap::decode(&buf).unwrap(), h);
+    }
+
+    #[test]
+    fn a_clone_is_shared_until_either_side_changes() {
+        let mut a = HeaderMap::new();
+        a.insert("Nats-Msg-Id", "1").unwrap();
+        let mut b = a.clone();
+        b.insert("Nats-Msg-Id", "2").unwrap();
+        b.append("X", "y").unwrap();
+        assert_eq!(a.get("Nats-Msg-Id"), Some("1"));
+        assert_eq!(a.len(), 1);
+        let c = b.clone();
+        assert!(b.remove("X"));
+        assert!(!b.remove("absent"));
+        assert_eq!(c.get("X"), Some("y"));
+        assert_eq!(b.get("X"), None);
+        b.set_status(Some(StatusCode(503)), None);
+        assert_eq!(c.status(), None);
     }
 
     #[test]

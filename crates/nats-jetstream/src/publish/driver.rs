@@ -165,7 +165,7 @@ impl Publisher {
     }
 }
 
-fn deliver(ready: Vec<(Waiter, Result<PubAck, PublishError>)>) {
+fn deliver(ready: impl IntoIterator<Item = (Waiter, Result<PubAck, PublishError>)>) {
     for (waiter, result) in ready {
         // The caller may have dropped its future; the permit goes back either way.
         let _ = waiter.tx.send(result);
@@ -185,6 +185,7 @@ type Verdict = (String, Option<bool>);
 impl Driver {
     async fn run(mut self) {
         let (verdict_tx, mut verdicts) = mpsc::unbounded_channel::<Verdict>();
+        let mut ready = Vec::new();
         loop {
             let deadline = {
                 let mut w = self.shared.lock();
@@ -230,8 +231,8 @@ impl Driver {
                 () = sleep => self.shared.lock().on_timer(Instant::now()),
             };
             self.perform(actions, &verdict_tx).await;
-            let ready = self.shared.lock().take_ready();
-            deliver(ready);
+            self.shared.lock().take_ready_into(&mut ready);
+            deliver(ready.drain(..));
         }
         tracing::debug!("JetStream publisher stopped");
     }

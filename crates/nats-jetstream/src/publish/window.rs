@@ -3,7 +3,7 @@
 //! and in-order completion. The driver feeds it replies, events and `now`, and carries out the
 //! sends it asks for.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,6 +11,7 @@ use nats_client::HeaderMap;
 use tokio::time::Instant;
 
 use crate::error::{ApiError, ErrorCode, PublishError};
+use crate::publish::slots::Slots;
 use crate::publish::PubAck;
 use crate::retry::{Decision, PublishRetry, NO_RESPONDERS_RETRIES, NO_RESPONDERS_WAIT};
 
@@ -105,7 +106,7 @@ pub(crate) struct Window<W> {
     policy: PublishRetry,
     ack_timeout: Duration,
     next_id: u64,
-    entries: BTreeMap<u64, Entry<W>>,
+    entries: Slots<Entry<W>>,
     timers: BTreeSet<(Instant, u64)>,
     mode: Mode,
     known_subjects: HashSet<String>,
@@ -120,7 +121,7 @@ impl<W> Window<W> {
             policy,
             ack_timeout,
             next_id: 1,
-            entries: BTreeMap::new(),
+            entries: Slots::new(),
             timers: BTreeSet::new(),
             mode: Mode::Flowing,
             known_subjects: HashSet::new(),
@@ -224,9 +225,11 @@ impl<W> Window<W> {
                     Phase::InFlight { sent_at, .. } => Some(sent_at),
                     _ => None,
                 };
-                let subject = e.subject.clone();
+                if !self.known_subjects.contains(&e.subject) {
+                    let subject = e.subject.clone();
+                    self.remember(subject);
+                }
                 self.complete(id, Ok(ack));
-                self.remember(subject);
                 if let Mode::Probing { since, .. } = self.mode {
                     if latest && sent_at.is_some_and(|s| s > since) {
                         actions.extend(self.resume(now, since));
@@ -431,16 +434,17 @@ impl<W> Window<W> {
     /// earlier ones.
     pub(crate) fn take_ready(&mut self) -> Vec<(W, Result<PubAck, PublishError>)> {
         let mut out = Vec::new();
-        while let Some(entry) = self.entries.first_entry() {
-            if entry.get().result.is_none() {
-                break;
-            }
-            let e = entry.remove();
+        self.take_ready_into(&mut out);
+        out
+    }
+
+    /// [`Window::take_ready`] into a buffer the caller keeps (no allocation per ack).
+    pub(crate) fn take_ready_into(&mut self, out: &mut Vec<(W, Result<PubAck, PublishError>)>) {
+        while let Some(e) = self.entries.pop_front_if(|e| e.result.is_some()) {
             if let Some(result) = e.result {
                 out.push((e.waiter, result));
             }
         }
-        out
     }
 
     fn complete(&mut self, id: u64, result: Result<PubAck, PublishError>) {

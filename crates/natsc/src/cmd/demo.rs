@@ -96,6 +96,21 @@ pub(super) struct Log {
 }
 
 impl Log {
+    /// Prints the node list and the column header, and starts the clock.
+    pub(super) fn start(urls: &[String], ports: Vec<u16>) -> Arc<Log> {
+        for (i, u) in urls.iter().enumerate() {
+            println!("  node-{i}  {u}");
+        }
+        println!();
+        println!("{:>7}  {:<10}  event", "ms", "who");
+        Arc::new(Log {
+            start: Instant::now(),
+            lock: Mutex::new(()),
+            ports,
+            muted: AtomicBool::new(false),
+        })
+    }
+
     pub(super) fn line(&self, who: &str, what: &str) {
         if self.muted.load(Ordering::Relaxed) {
             return;
@@ -301,18 +316,7 @@ pub(crate) async fn run(args: DemoArgs, conn: &ConnFlags, mut shutdown: Shutdown
         human(args.interval),
         human(args.duration)
     );
-    for (i, u) in urls.iter().enumerate() {
-        println!("  node-{i}  {u}");
-    }
-    println!();
-    println!("{:>7}  {:<10}  event", "ms", "who");
-
-    let log = Arc::new(Log {
-        start: Instant::now(),
-        lock: Mutex::new(()),
-        ports: cluster.nodes().iter().map(|n| n.port()).collect(),
-        muted: AtomicBool::new(false),
-    });
+    let log = Log::start(&urls, cluster.nodes().iter().map(|n| n.port()).collect());
     let subscriber = DemoClient::connect("subscriber", conn, &urls, &log).await?;
     let publisher = DemoClient::connect("publisher", conn, &urls, &log).await?;
 

@@ -8,7 +8,6 @@
 //! delivers at most once, JetStream stores and delivers every message exactly once.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -131,18 +130,7 @@ pub(super) async fn run(
         human(args.interval),
         human(args.duration)
     );
-    for (i, u) in urls.iter().enumerate() {
-        println!("  node-{i}  {u}");
-    }
-    println!();
-    println!("{:>7}  {:<10}  event", "ms", "who");
-
-    let log = Arc::new(Log {
-        start: Instant::now(),
-        lock: Mutex::new(()),
-        ports: cluster.nodes().iter().map(|n| n.port()).collect(),
-        muted: AtomicBool::new(false),
-    });
+    let log = Log::start(&urls, cluster.nodes().iter().map(|n| n.port()).collect());
     let publisher = DemoClient::connect("publisher", conn, &urls, &log).await?;
     let consumer_client = DemoClient::connect("consumer", conn, &urls, &log).await?;
     let js = nats_jetstream::new(publisher.client.clone());

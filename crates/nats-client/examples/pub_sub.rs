@@ -2,12 +2,15 @@
 //!
 //! Subscribes with the two wildcards (`*` matches one token, `>` matches the rest) and with an
 //! exact subject, publishes a few messages (one with headers), and prints which subscription
-//! got what.
+//! got what. A fourth subscription takes its messages through a handler the connection calls
+//! (nats.go's `Subscribe(subject, callback)`).
 //!
 //! ```text
 //! cargo run -p nats-client --example pub_sub
 //! ```
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -32,6 +35,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut one_token = client.subscribe("orders.*").await?; // orders.new, not orders.eu.new
     let mut rest = client.subscribe("orders.>").await?; // orders.new and orders.eu.new
     let mut exact = client.subscribe("orders.new").await?;
+    let counted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&counted);
+    let handler = client
+        .subscribe_with_handler("orders.>", move |msg| {
+            // Runs on the connection's task: short and non-blocking.
+            counter.fetch_add(1, Ordering::Relaxed);
+            println!("handler    got {}", msg.subject.as_str());
+        })
+        .await?;
 
     client
         .publish("orders.new", Bytes::from_static(b"order 1"))
@@ -69,6 +81,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         println!("{name} {} still pending", sub.pending());
     }
+    // The flush above returned after the server's PONG, read after every message before it.
+    let handled = counted.load(Ordering::Relaxed);
+    println!("handler    called {handled} times");
+    if handled != 3 {
+        return Err(format!("the handler saw {handled} messages, expected 3").into());
+    }
+    drop(handler); // unsubscribes
 
     client.drain().await?;
     println!("drained, status {}", client.status());

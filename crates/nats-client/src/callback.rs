@@ -1,5 +1,5 @@
 //! Guarded user callbacks: every callback the client calls (event, reconnect delay, server
-//! choice, auth) runs inside [`guarded`], so a panic is caught and reported (a `tracing` error
+//! choice, auth, message handler) runs inside [`guarded`], so a panic is caught and reported (a `tracing` error
 //! and an [`Event::CallbackPanicked`](crate::Event::CallbackPanicked)) and never kills a task.
 
 use std::any::Any;
@@ -25,6 +25,9 @@ pub enum CallbackKind {
     ReconnectToServer,
     /// [`ConnectOptions::auth_callback`](crate::ConnectOptions::auth_callback).
     Auth,
+    /// A message handler given to
+    /// [`Client::subscribe_with_handler`](crate::Client::subscribe_with_handler).
+    MessageHandler,
 }
 
 impl fmt::Display for CallbackKind {
@@ -34,6 +37,7 @@ impl fmt::Display for CallbackKind {
             CallbackKind::ReconnectDelay => "reconnect delay",
             CallbackKind::ReconnectToServer => "reconnect-to-server",
             CallbackKind::Auth => "auth",
+            CallbackKind::MessageHandler => "message handler",
         })
     }
 }

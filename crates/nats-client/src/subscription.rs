@@ -18,8 +18,26 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::BytesMut;
 
+use crate::callback::{guarded, CallbackKind, CallbackPanic};
 use crate::message::Message;
 use crate::signal::DriverSignal;
+
+/// A message handler run by the connection for each message of its subscription.
+pub(crate) type Handler = Box<dyn Fn(Message) + Send + Sync>;
+
+/// The handler of a subscription, if it has one (instead of a queue).
+#[derive(Default)]
+struct HandlerSlot(Option<Handler>);
+
+impl std::fmt::Debug for HandlerSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(handler)"
+        } else {
+            "None"
+        })
+    }
+}
 
 /// What happened to a message handed to a subscription.
 #[derive(Debug, PartialEq, Eq)]
@@ -34,6 +52,11 @@ pub(crate) enum Delivery {
     LastMessage,
     /// The subscription no longer takes messages.
     Ignored,
+    /// Handed to the subscription's handler, which panicked; `last` as for `LastMessage`.
+    Panicked {
+        panic: CallbackPanic,
+        last: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -72,6 +95,7 @@ pub(crate) struct SubState {
     /// Being drained: not re-sent at reconnect (D3); consumption progress wakes the driver.
     draining: AtomicBool,
     driver: Arc<DriverSignal>,
+    handler: HandlerSlot,
 }
 
 impl SubState {
@@ -105,7 +129,14 @@ impl SubState {
             yielded: AtomicU64::new(0),
             draining: AtomicBool::new(false),
             driver,
+            handler: HandlerSlot::default(),
         }
+    }
+
+    /// Messages go to `handler`, called on the connection's task, instead of a queue.
+    pub(crate) fn with_handler(mut self, handler: Option<Handler>) -> SubState {
+        self.handler = HandlerSlot(handler);
+        self
     }
 
     /// The queue lock ("subscription queue"): held for a push or a batch pop.
@@ -122,6 +153,22 @@ impl SubState {
         }
         q.received += 1;
         let last = q.max.is_some_and(|max| q.received >= max);
+        if let Some(handler) = &self.handler.0 {
+            q.queued += 1;
+            let queued = q.queued;
+            if last {
+                q.closed = true;
+            }
+            drop(q);
+            let outcome = guarded(CallbackKind::MessageHandler, || handler(msg));
+            // Handed to the application: consumed as far as a drain is concerned.
+            self.yielded.store(queued, Ordering::Release);
+            return match outcome {
+                Err(panic) => Delivery::Panicked { panic, last },
+                Ok(()) if last => Delivery::LastMessage,
+                Ok(()) => Delivery::Queued,
+            };
+        }
         let size = msg.payload.len();
         let outcome = if q.msgs.len() >= q.max_msgs || q.bytes.saturating_add(size) > q.max_bytes {
             q.dropped += 1;

@@ -125,7 +125,7 @@ impl Client {
         let mux = Arc::clone(&shared.requests);
         mux.sid
             .get_or_try_init(|| async {
-                self.register(&mux.wildcard(), None, true)
+                self.register(&mux.wildcard(), None, true, None)
                     .map(|state| state.sid)
             })
             .await

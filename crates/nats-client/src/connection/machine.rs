@@ -713,6 +713,12 @@ impl Connection {
                         Delivery::LastMessage => {
                             self.subs.remove(sid);
                         }
+                        Delivery::Panicked { panic, last } => {
+                            if last {
+                                self.subs.remove(sid);
+                            }
+                            self.report_panic(panic);
+                        }
                     }
                 }
                 Ok(Some(ServerOp::Ping)) => {

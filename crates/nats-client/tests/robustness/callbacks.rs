@@ -128,3 +128,88 @@ async fn a_panicking_auth_callback() {
     within("a round trip", client.flush()).await.unwrap();
     assert_drains_and_closes(&client).await;
 }
+
+/// A message handler (`subscribe_with_handler`) gets every message in order on the
+/// connection's task; one that panics on a message is reported and keeps getting the next
+/// ones; the subscription is re-sent after a server restart (R54) and drains (R81).
+#[tokio::test]
+async fn a_message_handler_gets_every_message_and_survives_its_own_panic() {
+    use bytes::Bytes;
+    use std::sync::Mutex;
+
+    let mut server = NatsServer::start().await.unwrap();
+    let client = fast().connect(server.url()).await.unwrap();
+    let mut events = client.events();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let into = Arc::clone(&seen);
+    let sub = client
+        .subscribe_with_handler("h.*", move |msg| {
+            let text = String::from_utf8_lossy(&msg.payload).into_owned();
+            into.lock().unwrap().push(text.clone());
+            if text == "boom" {
+                panic!("handler bug");
+            }
+        })
+        .await
+        .unwrap();
+    assert!(sub.sid() > 0);
+    for p in ["1", "boom", "2", "3"] {
+        client.publish("h.x", Bytes::from(p)).await.unwrap();
+    }
+    within("flush", client.flush()).await.unwrap();
+    let got = wait_event(&mut events, panicked(CallbackKind::MessageHandler)).await;
+    assert!(
+        got.iter().any(
+            |e| matches!(e, Event::CallbackPanicked { message, .. } if message == "handler bug")
+        ),
+        "{got:?}"
+    );
+    crate::util::eventually("four messages", || seen.lock().unwrap().len() == 4).await;
+    assert_eq!(*seen.lock().unwrap(), ["1", "boom", "2", "3"]);
+
+    // Re-sent at reconnect.
+    server.kill();
+    wait_event(&mut events, |e| matches!(e, Event::Disconnected { .. })).await;
+    server.restart().await.unwrap();
+    wait_event(&mut events, |e| matches!(e, Event::Resubscribed)).await;
+    client.publish("h.y", Bytes::from("after")).await.unwrap();
+    within("flush", client.flush()).await.unwrap();
+    crate::util::eventually("the message after the restart", || {
+        seen.lock().unwrap().last().map(String::as_str) == Some("after")
+    })
+    .await;
+    assert_usable(&client).await;
+    // The handler's messages count as consumed: the drain does not wait for them.
+    assert_drains_and_closes(&client).await;
+    drop(sub);
+}
+
+/// Dropping the handler's `Subscriber` unsubscribes: the handler is called no more.
+#[tokio::test]
+async fn dropping_a_handler_subscription_unsubscribes() {
+    use bytes::Bytes;
+
+    let server = NatsServer::start().await.unwrap();
+    let client = fast().connect(server.url()).await.unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let sub = client
+        .subscribe_with_handler("gone", move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        })
+        .await
+        .unwrap();
+    client.publish("gone", Bytes::from("1")).await.unwrap();
+    within("flush", client.flush()).await.unwrap();
+    crate::util::eventually("one call", || calls.load(Ordering::SeqCst) == 1).await;
+    drop(sub);
+    within("flush", client.flush()).await.unwrap();
+    client.publish("gone", Bytes::from("2")).await.unwrap();
+    // A round trip after the publish: a MSG for it would be read before the PONG.
+    within("flush", client.flush()).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(client
+        .subscribe_with_handler("bad subject", |_| {})
+        .await
+        .is_err());
+}

@@ -1,6 +1,7 @@
 //! The tokio side of the ack window: the publish path (in the caller's task, no channel hop),
-//! and the driver task that reads acks, connection events and timers and carries out what the
-//! [`Window`] decides.
+//! the ack handler (on the connection's task: an ack completes its future with no hop in
+//! between), and the driver task that follows connection events and timers and carries out
+//! what the [`Window`] decides (re-sends, stream checks).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -35,6 +36,8 @@ struct Shared {
     /// The window lock ("ack window"): held for one state-machine step, never across an await.
     window: Mutex<Window<Waiter>>,
     wake: Notify,
+    /// What the ack handler decided and the driver must carry out (it cannot await).
+    actions: Mutex<Vec<Action>>,
     /// Every context handle is gone: finish what is pending, then stop.
     detached: AtomicBool,
 }
@@ -42,6 +45,42 @@ struct Shared {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Window<Waiter>> {
         self.window.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn take_actions(&self) -> Vec<Action> {
+        std::mem::take(&mut *self.actions.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// A reply on the inbox, on the connection's task: completes what it acks (in publish
+    /// order, J10) and hands anything to send to the driver.
+    fn on_reply(&self, msg: &Message) {
+        let Some((id, attempt)) = parse_token(&msg.subject, &self.inbox) else {
+            return;
+        };
+        let reply = classify(msg);
+        let (actions, wake) = {
+            let mut w = self.lock();
+            let actions = w.on_reply(id, attempt, reply, Instant::now());
+            w.for_each_ready(|waiter, result| {
+                // The caller may have dropped its future; the permit goes back either way.
+                let _ = waiter.tx.send(result);
+            });
+            let wake = match (w.driver_deadline, w.next_deadline()) {
+                (None, Some(_)) => true,
+                (Some(was), Some(next)) => next < was,
+                _ => false,
+            };
+            (actions, wake)
+        };
+        if !actions.is_empty() {
+            self.actions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(actions);
+            self.wake.notify_one();
+        } else if wake {
+            self.wake.notify_one();
+        }
     }
 }
 
@@ -66,13 +105,6 @@ impl Publisher {
         let inbox = client.new_inbox();
         let id_prefix = inbox.rsplit('.').next().unwrap_or_default().to_owned();
         let events = client.events();
-        let sub = client
-            .subscribe(format!("{inbox}.*"))
-            .await
-            .map_err(|e| match e {
-                nats_client::SubscribeError::Closed => PublishError::Closed,
-                other => PublishError::InvalidArgument(other.to_string()),
-            })?;
         let opts = &inner.publish;
         let policy = PublishRetry {
             backoff: PROBE_BACKOFF,
@@ -86,12 +118,28 @@ impl Publisher {
             permits: Arc::new(Semaphore::new(opts.max_ack_pending)),
             window: Mutex::new(Window::new(policy, opts.ack_timeout)),
             wake: Notify::new(),
+            actions: Mutex::new(Vec::new()),
             detached: AtomicBool::new(false),
         });
+        // The handler holds the publisher weakly: the client owns the handler, and the
+        // publisher owns a client handle.
+        let acks = Arc::downgrade(&shared);
+        let sub = shared
+            .client
+            .subscribe_with_handler(format!("{}.*", shared.inbox), move |msg| {
+                if let Some(shared) = acks.upgrade() {
+                    shared.on_reply(&msg);
+                }
+            })
+            .await
+            .map_err(|e| match e {
+                nats_client::SubscribeError::Closed => PublishError::Closed,
+                other => PublishError::InvalidArgument(other.to_string()),
+            })?;
         let driver = Driver {
             shared: Arc::clone(&shared),
             context: Arc::downgrade(inner),
-            sub,
+            _sub: sub,
             events,
         };
         tokio::spawn(driver.run());
@@ -175,7 +223,8 @@ fn deliver(ready: impl IntoIterator<Item = (Waiter, Result<PubAck, PublishError>
 struct Driver {
     shared: Arc<Shared>,
     context: Weak<Inner>,
-    sub: Subscriber,
+    /// The ack inbox; its handler does the work, the driver keeps it subscribed.
+    _sub: Subscriber,
     events: EventStream,
 }
 
@@ -204,13 +253,6 @@ impl Driver {
             };
             let actions = tokio::select! {
                 biased;
-                msg = self.sub.next() => match msg {
-                    Some(msg) => self.on_reply(&msg),
-                    None => {
-                        self.close();
-                        break;
-                    }
-                },
                 event = self.events.next() => match event {
                     Some(Event::Disconnected { .. }) => {
                         self.shared.lock().on_disconnected();
@@ -230,6 +272,8 @@ impl Driver {
                 () = self.shared.wake.notified() => Vec::new(),
                 () = sleep => self.shared.lock().on_timer(Instant::now()),
             };
+            let mut actions = actions;
+            actions.extend(self.shared.take_actions());
             self.perform(actions, &verdict_tx).await;
             self.shared.lock().take_ready_into(&mut ready);
             deliver(ready.drain(..));
@@ -244,16 +288,6 @@ impl Driver {
             w.take_ready()
         };
         deliver(ready);
-    }
-
-    fn on_reply(&self, msg: &Message) -> Vec<Action> {
-        let Some((id, attempt)) = parse_token(&msg.subject, &self.shared.inbox) else {
-            return Vec::new();
-        };
-        let reply = classify(msg);
-        self.shared
-            .lock()
-            .on_reply(id, attempt, reply, Instant::now())
     }
 
     async fn perform(&self, actions: Vec<Action>, verdicts: &mpsc::UnboundedSender<Verdict>) {

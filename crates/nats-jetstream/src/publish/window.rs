@@ -440,9 +440,14 @@ impl<W> Window<W> {
 
     /// [`Window::take_ready`] into a buffer the caller keeps (no allocation per ack).
     pub(crate) fn take_ready_into(&mut self, out: &mut Vec<(W, Result<PubAck, PublishError>)>) {
+        self.for_each_ready(|waiter, result| out.push((waiter, result)));
+    }
+
+    /// Hands each completed entry at the front to `f`, in publish order.
+    pub(crate) fn for_each_ready(&mut self, mut f: impl FnMut(W, Result<PubAck, PublishError>)) {
         while let Some(e) = self.entries.pop_front_if(|e| e.result.is_some()) {
             if let Some(result) = e.result {
-                out.push((e.waiter, result));
+                f(e.waiter, result);
             }
         }
     }

@@ -324,7 +324,9 @@ impl Client {
     }
 
     /// Drops the current connection and reconnects, first attempt without waiting (R103); while
-    /// reconnecting it cuts the current wait short, once (R105, D5). Works even with
+    /// reconnecting it cuts the current wait short, once (R105, D5). Returns once the command
+    /// has been carried out: the old connection is gone (status `Reconnecting`), so
+    /// a publish or request made next goes to the new one. Works even with
     /// `allow_reconnect(false)` (R104). Requests in flight fail with
     /// [`RequestError::ConnectionReset`](crate::RequestError::ConnectionReset) (D7).
     ///
@@ -340,10 +342,29 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn force_reconnect(&self) -> Result<(), ConnectionError> {
-        if self.is_closed() || !self.shared().queue.command(Command::ForceReconnect) {
+        if self.is_closed() {
             return Err(self.closed_error());
         }
-        Ok(())
+        let mut handled = self.shared().view.watch_commands();
+        let mut status = self.shared().view.watch_status();
+        let Some(ticket) = self.shared().queue.command_ticket(Command::ForceReconnect) else {
+            return Err(self.closed_error());
+        };
+        // Returns once the connection has been dropped (status Reconnecting, `Disconnected`
+        // emitted): what the caller does next goes to the next connection. Dropping this future
+        // does not undo the command.
+        loop {
+            if *handled.borrow_and_update() >= ticket {
+                return Ok(());
+            }
+            if *status.borrow_and_update() == Status::Closed {
+                return Err(self.closed_error());
+            }
+            tokio::select! {
+                changed = handled.changed() => if changed.is_err() { return Err(self.closed_error()) },
+                changed = status.changed() => if changed.is_err() { return Err(self.closed_error()) },
+            }
+        }
     }
 
     fn closed_error(&self) -> ConnectionError {

@@ -131,6 +131,8 @@ pub(crate) struct Connection {
     events: VecDeque<Event>,
     initial: Option<InitialWalk>,
     ever_connected: bool,
+    /// Commands carried out so far (the tickets of [`WriteQueue::command_ticket`]).
+    commands_handled: u64,
     drain: Option<Drain>,
     next_token: u64,
     /// Subscribers to wake after a read batch (once each, not per message).
@@ -164,6 +166,7 @@ impl Connection {
             events: VecDeque::new(),
             initial: None,
             ever_connected: false,
+            commands_handled: 0,
             drain: None,
             next_token: 0,
             wake: Vec::new(),
@@ -260,6 +263,13 @@ impl Connection {
     }
 
     fn handle_command(&mut self, command: Command, now: Instant) {
+        self.carry_out(command, now);
+        // After the command's effects (status, events) are visible: its waiter may go on.
+        self.commands_handled += 1;
+        self.shared.view.set_commands_handled(self.commands_handled);
+    }
+
+    fn carry_out(&mut self, command: Command, now: Instant) {
         match command {
             Command::Close(reason) => self.close(reason, now),
             Command::HandlesDropped => self.close(ConnectionError::HandlesDropped, now),

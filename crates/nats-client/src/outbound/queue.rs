@@ -119,6 +119,8 @@ pub(crate) struct QueueState {
     phase: Phase,
     batch: Batch,
     records: Vec<Record>,
+    /// Commands ever queued (see [`WriteQueue::command_ticket`]).
+    commands_queued: u64,
     /// One slot per PING in the current connection's byte stream, in wire order (R78).
     pongs: VecDeque<PongWaiter>,
     /// The driver took everything and waits: the next append must wake it.
@@ -198,6 +200,7 @@ impl WriteQueue {
                 phase: Phase::Connecting,
                 batch: Batch::with_capacity(BATCH_CAPACITY),
                 records: Vec::new(),
+                commands_queued: 0,
                 pongs: VecDeque::new(),
                 writer_idle: false,
                 coalescing: false,
@@ -318,14 +321,23 @@ impl WriteQueue {
 
     /// Hands a life-cycle command to the connection. `false` when it is closed already.
     pub(crate) fn command(&self, command: Command) -> bool {
+        self.command_ticket(command).is_some()
+    }
+
+    /// Queues a command; its ticket is the number of commands queued so far, this one
+    /// included (the state machine counts the ones it carries out the same way). `None` once
+    /// closed.
+    pub(crate) fn command_ticket(&self, command: Command) -> Option<u64> {
         let mut st = self.lock();
         if st.phase == Phase::Closed {
-            return false;
+            return None;
         }
         st.records.push(Record::Command(command));
+        st.commands_queued += 1;
+        let ticket = st.commands_queued;
         drop(st);
         self.driver.wake();
-        true
+        Some(ticket)
     }
 
     /// Appends a PING with its waiter slot, keeping slots in wire order (R78). Gives the waiter

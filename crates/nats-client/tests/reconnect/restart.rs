@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use nats_client::{ConnectionError, Event, RequestError, Status};
 use nats_testkit::NatsServer;
 
@@ -312,6 +313,53 @@ async fn d7_force_reconnect_fails_in_flight_request_with_connection_reset() {
         }
     )));
     assert_well_formed(&events);
+}
+
+/// R103, D7: `force_reconnect().await` returns once the old connection is gone, so a request
+/// made right after it goes to the next connection and is answered (it was a race: the request
+/// could be sent on the old connection and then fail with ConnectionReset).
+#[tokio::test]
+async fn r103_a_request_after_force_reconnect_goes_to_the_next_connection() {
+    let server = NatsServer::start().await.unwrap();
+    let client = fast().connect(server.url()).await.unwrap();
+    let responder = nats_client::connect(server.url()).await.unwrap();
+    let mut svc = responder.subscribe("svc").await.unwrap();
+    responder.flush().await.unwrap();
+    let answering = tokio::spawn(async move {
+        while let Some(req) = svc.next().await {
+            if let Some(reply) = req.reply {
+                let _ = responder.publish(reply, req.payload).await;
+            }
+        }
+    });
+    let mut events = client.events();
+    for round in 0..10u32 {
+        client.force_reconnect().await.unwrap();
+        assert_ne!(client.status(), Status::Closed);
+        let reply = within(
+            "the reply after a forced reconnect",
+            client.request_with_timeout(
+                "svc",
+                Bytes::from(round.to_string()),
+                Duration::from_secs(5),
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("round {round}: {e:?}"));
+        assert_eq!(reply.payload, Bytes::from(round.to_string()));
+        // The forced disconnect of this round came before the reply.
+        let seen = crate::util::wait_event(&mut events, |e| matches!(e, Event::Reconnected)).await;
+        assert!(
+            seen.iter().any(|e| matches!(
+                e,
+                Event::Disconnected {
+                    error: ConnectionError::ForcedReconnect
+                }
+            )),
+            "round {round}: {seen:?}"
+        );
+    }
+    answering.abort();
 }
 
 /// Graceful stop (SIGTERM) then restart: same timeline (a) as a kill.

@@ -158,6 +158,33 @@ impl RequestMux {
         }
     }
 
+    /// The token the next request will get: requests registered from now on are not "in flight"
+    /// for a command queued now.
+    pub(crate) fn next_token(&self) -> u64 {
+        self.next.load(Ordering::Relaxed)
+    }
+
+    /// Fails the requests registered before `token` (force_reconnect: D7). Later ones were
+    /// queued after the command, so their bytes go to the next connection and they stay.
+    pub(crate) fn fail_before(&self, token: u64, error: &RequestError) {
+        let waiters: Vec<_> = {
+            let mut pending = self.lock();
+            let old: Vec<u64> = pending
+                .waiters
+                .keys()
+                .copied()
+                .filter(|t| *t < token)
+                .collect();
+            old.into_iter()
+                .filter_map(|t| pending.waiters.remove(&t))
+                .map(|w| w.tx)
+                .collect()
+        };
+        for tx in waiters {
+            let _ = tx.send(Err(error.clone()));
+        }
+    }
+
     /// Fails everything in flight and stops the sweeper (the client closed).
     pub(crate) fn close(&self, error: &RequestError) {
         self.lock().closed = true;

@@ -33,9 +33,6 @@ pub(crate) struct View {
     connect: watch::Sender<Option<Result<(), ConnectError>>>,
     /// The drain's outcome, once it has one.
     drain: watch::Sender<Option<Result<(), DrainError>>>,
-    /// How many commands the state machine has carried out (a command's ticket is its place
-    /// in the queue's order, so a caller can wait for its own).
-    commands: watch::Sender<u64>,
     /// The last server's `max_payload`, kept while disconnected (R69).
     max_payload: AtomicUsize,
     headers: AtomicBool,
@@ -51,18 +48,9 @@ impl View {
             closed_reason: RwLock::new(None),
             connect: watch::channel(None).0,
             drain: watch::channel(None).0,
-            commands: watch::channel(0).0,
             max_payload: AtomicUsize::new(usize::MAX),
             headers: AtomicBool::new(true),
         }
-    }
-
-    pub(crate) fn set_commands_handled(&self, n: u64) {
-        self.commands.send_replace(n);
-    }
-
-    pub(crate) fn watch_commands(&self) -> watch::Receiver<u64> {
-        self.commands.subscribe()
     }
 
     pub(crate) fn status(&self) -> Status {

@@ -324,11 +324,12 @@ impl Client {
     }
 
     /// Drops the current connection and reconnects, first attempt without waiting (R103); while
-    /// reconnecting it cuts the current wait short, once (R105, D5). Returns once the command
-    /// has been carried out: the old connection is gone (status `Reconnecting`), so
-    /// a publish or request made next goes to the new one. Works even with
+    /// reconnecting it cuts the current wait short, once (R105, D5). Works even with
     /// `allow_reconnect(false)` (R104). Requests in flight fail with
-    /// [`RequestError::ConnectionReset`](crate::RequestError::ConnectionReset) (D7).
+    /// [`RequestError::ConnectionReset`](crate::RequestError::ConnectionReset) (D7); a publish
+    /// or request made after this call returns goes to the next connection. It returns at once
+    /// (the reconnect happens in the background, as in nats.go), so calls in a row make one
+    /// reconnect.
     ///
     /// # Errors
     ///
@@ -342,29 +343,17 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn force_reconnect(&self) -> Result<(), ConnectionError> {
-        if self.is_closed() {
+        let requests = &self.shared().requests;
+        let queued = self
+            .shared()
+            .queue
+            .command_with(|| Command::ForceReconnect {
+                requests_before: requests.next_token(),
+            });
+        if self.is_closed() || !queued {
             return Err(self.closed_error());
         }
-        let mut handled = self.shared().view.watch_commands();
-        let mut status = self.shared().view.watch_status();
-        let Some(ticket) = self.shared().queue.command_ticket(Command::ForceReconnect) else {
-            return Err(self.closed_error());
-        };
-        // Returns once the connection has been dropped (status Reconnecting, `Disconnected`
-        // emitted): what the caller does next goes to the next connection. Dropping this future
-        // does not undo the command.
-        loop {
-            if *handled.borrow_and_update() >= ticket {
-                return Ok(());
-            }
-            if *status.borrow_and_update() == Status::Closed {
-                return Err(self.closed_error());
-            }
-            tokio::select! {
-                changed = handled.changed() => if changed.is_err() { return Err(self.closed_error()) },
-                changed = status.changed() => if changed.is_err() { return Err(self.closed_error()) },
-            }
-        }
+        Ok(())
     }
 
     fn closed_error(&self) -> ConnectionError {

@@ -355,6 +355,13 @@ impl Driver {
                             self.sent = 0;
                             break;
                         }
+                        Take::Records => {
+                            // Another round: its first step applies them.
+                            self.inflight.clear();
+                            self.sent = 0;
+                            out.progress = true;
+                            break;
+                        }
                         Take::Later => {
                             // Flush what is written; the rest of the burst gathers meanwhile.
                             self.coalesce_until.get_or_insert(now + COALESCE_WAIT);

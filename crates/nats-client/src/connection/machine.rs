@@ -131,8 +131,6 @@ pub(crate) struct Connection {
     events: VecDeque<Event>,
     initial: Option<InitialWalk>,
     ever_connected: bool,
-    /// Commands carried out so far (the tickets of [`WriteQueue::command_ticket`]).
-    commands_handled: u64,
     drain: Option<Drain>,
     next_token: u64,
     /// Subscribers to wake after a read batch (once each, not per message).
@@ -166,7 +164,6 @@ impl Connection {
             events: VecDeque::new(),
             initial: None,
             ever_connected: false,
-            commands_handled: 0,
             drain: None,
             next_token: 0,
             wake: Vec::new(),
@@ -263,23 +260,17 @@ impl Connection {
     }
 
     fn handle_command(&mut self, command: Command, now: Instant) {
-        self.carry_out(command, now);
-        // After the command's effects (status, events) are visible: its waiter may go on.
-        self.commands_handled += 1;
-        self.shared.view.set_commands_handled(self.commands_handled);
-    }
-
-    fn carry_out(&mut self, command: Command, now: Instant) {
         match command {
             Command::Close(reason) => self.close(reason, now),
             Command::HandlesDropped => self.close(ConnectionError::HandlesDropped, now),
             Command::Drain => self.start_drain(now),
-            Command::ForceReconnect => match &self.state {
+            Command::ForceReconnect { requests_before } => match &self.state {
                 State::Connected { .. } => {
-                    // D7: requests in flight fail at once with a typed error.
+                    // D7: requests in flight fail at once with a typed error; those made after
+                    // the call go to the next connection.
                     self.shared
                         .requests
-                        .fail_all(&RequestError::ConnectionReset);
+                        .fail_before(requests_before, &RequestError::ConnectionReset);
                     self.lose(ConnectionError::ForcedReconnect, true, now);
                 }
                 State::Waiting { next } => {

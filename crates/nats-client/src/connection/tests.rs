@@ -727,7 +727,9 @@ fn force_reconnect_skips_one_wait() {
     let mut sim = Sim::new(options(), &["nats://a:1"]);
     sim.connect("");
     sim.take_events();
-    sim.command(Command::ForceReconnect);
+    sim.command(Command::ForceReconnect {
+        requests_before: u64::MAX,
+    });
     let events = sim.take_events();
     assert!(
         matches!(
@@ -741,7 +743,9 @@ fn force_reconnect_skips_one_wait() {
     assert_eq!(sim.dials.len(), 2, "dialled without waiting");
     sim.dial_refused();
     assert_eq!(sim.machine.poll_timeout().map(|t| t - sim.now), Some(W));
-    sim.command(Command::ForceReconnect);
+    sim.command(Command::ForceReconnect {
+        requests_before: u64::MAX,
+    });
     assert_eq!(sim.dials.len(), 3, "the wait was cut short");
     sim.dial_refused();
     assert_eq!(
@@ -771,7 +775,9 @@ fn duration_max_means_never_and_never_panics() {
     assert_eq!(sim.machine.poll_timeout(), None, "waits for ever");
     sim.advance(Duration::from_secs(10 * 365 * 24 * 3600));
     assert!(sim.dialing.is_none());
-    sim.command(Command::ForceReconnect);
+    sim.command(Command::ForceReconnect {
+        requests_before: u64::MAX,
+    });
     assert!(
         sim.dialing.is_some(),
         "force_reconnect ends the endless wait"

@@ -57,6 +57,9 @@ pub(crate) enum Take {
     /// A burst is under way and little has gathered: come back at [`COALESCE_WAIT`] at the
     /// latest (an append past [`COALESCE_BYTES`] or a PING wakes the driver sooner).
     Later,
+    /// Records were queued since the driver took them (a SUB, a force_reconnect): the machine
+    /// applies them before any byte queued after them is written, so take them first.
+    Records,
 }
 
 /// Initial capacity of a batch's inline buffer.
@@ -87,8 +90,9 @@ pub(crate) enum Command {
     Close(ConnectionError),
     /// Start draining (or join the drain in progress).
     Drain,
-    /// Drop the connection and reconnect, first attempt without waiting (R103, R105).
-    ForceReconnect,
+    /// Drop the connection and reconnect, first attempt without waiting (R103, R105); fail the
+    /// requests with a token below `requests_before` (in flight when the command was queued).
+    ForceReconnect { requests_before: u64 },
     /// Replace the server pool (R107).
     SetServerPool(Vec<ServerAddr>),
     /// Every handle to the client is gone.
@@ -119,8 +123,6 @@ pub(crate) struct QueueState {
     phase: Phase,
     batch: Batch,
     records: Vec<Record>,
-    /// Commands ever queued (see [`WriteQueue::command_ticket`]).
-    commands_queued: u64,
     /// One slot per PING in the current connection's byte stream, in wire order (R78).
     pongs: VecDeque<PongWaiter>,
     /// The driver took everything and waits: the next append must wake it.
@@ -200,7 +202,6 @@ impl WriteQueue {
                 phase: Phase::Connecting,
                 batch: Batch::with_capacity(BATCH_CAPACITY),
                 records: Vec::new(),
-                commands_queued: 0,
                 pongs: VecDeque::new(),
                 writer_idle: false,
                 coalescing: false,
@@ -321,23 +322,20 @@ impl WriteQueue {
 
     /// Hands a life-cycle command to the connection. `false` when it is closed already.
     pub(crate) fn command(&self, command: Command) -> bool {
-        self.command_ticket(command).is_some()
+        self.command_with(|| command)
     }
 
-    /// Queues a command; its ticket is the number of commands queued so far, this one
-    /// included (the state machine counts the ones it carries out the same way). `None` once
-    /// closed.
-    pub(crate) fn command_ticket(&self, command: Command) -> Option<u64> {
+    /// Queues the command `make` builds under the queue lock, so that it is ordered with the
+    /// publishes around it (what `make` reads happened before any publish queued after it).
+    pub(crate) fn command_with(&self, make: impl FnOnce() -> Command) -> bool {
         let mut st = self.lock();
         if st.phase == Phase::Closed {
-            return None;
+            return false;
         }
-        st.records.push(Record::Command(command));
-        st.commands_queued += 1;
-        let ticket = st.commands_queued;
+        st.records.push(Record::Command(make()));
         drop(st);
         self.driver.wake();
-        Some(ticket)
+        true
     }
 
     /// Appends a PING with its waiter slot, keeping slots in wire order (R78). Gives the waiter
@@ -369,13 +367,15 @@ impl WriteQueue {
         }
     }
 
-    /// After an append: a frame alone in an empty batch while the driver is idle is written
-    /// right here, under the lock (no task hop: a lone request goes out at once); anything else,
+    /// After an append: a frame alone in an empty batch while the driver is idle and has no
+    /// record to apply first (a SUB, a command) is written right here, under the lock (no task
+    /// hop: a lone request goes out at once); anything else,
     /// or what the socket did not take, is left to the driver, woken after the lock is released.
     #[inline]
     fn send_or_wake(&self, mut st: MutexGuard<'_, QueueState>, was_empty: bool) {
         if was_empty
             && st.writer_idle
+            && st.records.is_empty()
             && st.skip == 0
             && st.direct.is_some()
             && !st.batch.has_shared()
@@ -425,6 +425,9 @@ impl WriteQueue {
     /// coalescing wait is over) or a PING is queued.
     pub(crate) fn take(&self, spare: &mut Batch, now: Instant, force: bool) -> Take {
         let mut st = self.lock();
+        if !st.records.is_empty() {
+            return Take::Records;
+        }
         if st.batch.is_empty() {
             st.writer_idle = true;
             st.coalescing = false;

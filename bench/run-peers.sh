@@ -7,6 +7,8 @@
 #   BASELINE_DRIVER=/path/to/older/nats-client-peers bench/run-peers.sh
 #                                      # also runs an older build as `nats-client-before`,
 #                                      # for before/after ratios from one run
+#                                      # (BASELINE_WORKLOADS=js-pub,js-pub-async,js-consume,js-failover
+#                                      # for JetStream; default the core workloads)
 #
 # The shared harness directory is read-only, so it is copied to a scratch directory first.
 # Prereqs (Debian): apt-get install -y nats-server golang-go golang-github-nats-io-go-nats-dev
@@ -25,7 +27,7 @@ chmod -R u+w "$WORK"
   grep -vE '^\s*(#|$)' "$PEERS_SRC/clients.conf"
   grep -vE '^\s*(#|$)' "$ROOT/bench/peers-clients.conf" | sed "s|@DRIVER@|$DRIVER|"
   if [ -n "${BASELINE_DRIVER:-}" ]; then
-    echo "nats-client-before pub,pubsub,reqrep,reconnect $BASELINE_DRIVER"
+    echo "nats-client-before ${BASELINE_WORKLOADS:-pub,pubsub,reqrep,reconnect} $BASELINE_DRIVER"
   fi
 } >"$WORK/clients.nats-client.conf"
 

@@ -150,12 +150,9 @@ impl RequestMux {
         }
     }
 
-    /// Fails every request in flight (close, force_reconnect: D7, R81).
+    /// Fails every request in flight (close: R81).
     pub(crate) fn fail_all(&self, error: &RequestError) {
-        let waiters: Vec<_> = self.lock().waiters.drain().map(|(_, w)| w.tx).collect();
-        for tx in waiters {
-            let _ = tx.send(Err(error.clone()));
-        }
+        self.fail_before(u64::MAX, error);
     }
 
     /// The token the next request will get: requests registered from now on are not "in flight"

@@ -61,24 +61,17 @@ impl Shared {
         let (actions, wake) = {
             let mut w = self.lock();
             let actions = w.on_reply(id, attempt, reply, Instant::now());
-            w.for_each_ready(|waiter, result| {
-                // The caller may have dropped its future; the permit goes back either way.
-                let _ = waiter.tx.send(result);
-            });
-            let wake = match (w.driver_deadline, w.next_deadline()) {
-                (None, Some(_)) => true,
-                (Some(was), Some(next)) => next < was,
-                _ => false,
-            };
-            (actions, wake)
+            w.for_each_ready(complete);
+            (actions, w.deadline_moved_up())
         };
-        if !actions.is_empty() {
+        let send = !actions.is_empty();
+        if send {
             self.actions
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .extend(actions);
-            self.wake.notify_one();
-        } else if wake {
+        }
+        if send || wake {
             self.wake.notify_one();
         }
     }
@@ -175,7 +168,6 @@ impl Publisher {
         let now = Instant::now();
         let (id, action, wake) = {
             let mut w = shared.lock();
-            let was = w.driver_deadline;
             let (id, action) = w.insert(
                 subject.to_owned(),
                 headers.clone(),
@@ -183,12 +175,7 @@ impl Publisher {
                 waiter,
                 now,
             );
-            let wake = match (was, w.next_deadline()) {
-                (None, Some(_)) => true,
-                (Some(was), Some(next)) => next < was,
-                _ => false,
-            };
-            (id, action, wake)
+            (id, action, w.deadline_moved_up())
         };
         if wake {
             shared.wake.notify_one();
@@ -200,12 +187,10 @@ impl Publisher {
                 .publish_with_reply_and_headers(subject, reply, headers, payload)
                 .await
             {
-                let ready = {
-                    let mut w = shared.lock();
-                    w.remove(id);
-                    w.take_ready()
-                };
-                deliver(ready);
+                let mut w = shared.lock();
+                w.remove(id);
+                w.for_each_ready(complete);
+                drop(w);
                 return Err(PublishError::Publish(e));
             }
         }
@@ -213,11 +198,10 @@ impl Publisher {
     }
 }
 
-fn deliver(ready: impl IntoIterator<Item = (Waiter, Result<PubAck, PublishError>)>) {
-    for (waiter, result) in ready {
-        // The caller may have dropped its future; the permit goes back either way.
-        let _ = waiter.tx.send(result);
-    }
+/// Hands a publish its outcome. The caller may have dropped its future; the window permit
+/// goes back either way.
+fn complete(waiter: Waiter, result: Result<PubAck, PublishError>) {
+    let _ = waiter.tx.send(result);
 }
 
 struct Driver {
@@ -234,7 +218,6 @@ type Verdict = (String, Option<bool>);
 impl Driver {
     async fn run(mut self) {
         let (verdict_tx, mut verdicts) = mpsc::unbounded_channel::<Verdict>();
-        let mut ready = Vec::new();
         loop {
             let deadline = {
                 let mut w = self.shared.lock();
@@ -275,19 +258,15 @@ impl Driver {
             let mut actions = actions;
             actions.extend(self.shared.take_actions());
             self.perform(actions, &verdict_tx).await;
-            self.shared.lock().take_ready_into(&mut ready);
-            deliver(ready.drain(..));
+            self.shared.lock().for_each_ready(complete);
         }
         tracing::debug!("JetStream publisher stopped");
     }
 
     fn close(&self) {
-        let ready = {
-            let mut w = self.shared.lock();
-            w.fail_all(&PublishError::Closed);
-            w.take_ready()
-        };
-        deliver(ready);
+        let mut w = self.shared.lock();
+        w.fail_all(&PublishError::Closed);
+        w.for_each_ready(complete);
     }
 
     async fn perform(&self, actions: Vec<Action>, verdicts: &mpsc::UnboundedSender<Verdict>) {

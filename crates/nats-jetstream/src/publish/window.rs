@@ -199,6 +199,16 @@ impl<W> Window<W> {
         }
     }
 
+    /// Whether the next deadline is now earlier than the one the driver sleeps until (it must
+    /// be woken to sleep less).
+    pub(crate) fn deadline_moved_up(&self) -> bool {
+        match (self.driver_deadline, self.next_deadline()) {
+            (None, Some(_)) => true,
+            (Some(was), Some(next)) => next < was,
+            _ => false,
+        }
+    }
+
     /// A reply to attempt `attempt` of entry `id`.
     pub(crate) fn on_reply(
         &mut self,
@@ -430,20 +440,8 @@ impl<W> Window<W> {
         }
     }
 
-    /// Completed entries at the front, in publish order (J10): later completions wait for
-    /// earlier ones.
-    pub(crate) fn take_ready(&mut self) -> Vec<(W, Result<PubAck, PublishError>)> {
-        let mut out = Vec::new();
-        self.take_ready_into(&mut out);
-        out
-    }
-
-    /// [`Window::take_ready`] into a buffer the caller keeps (no allocation per ack).
-    pub(crate) fn take_ready_into(&mut self, out: &mut Vec<(W, Result<PubAck, PublishError>)>) {
-        self.for_each_ready(|waiter, result| out.push((waiter, result)));
-    }
-
-    /// Hands each completed entry at the front to `f`, in publish order.
+    /// Hands each completed entry at the front to `f`, in publish order (J10): later
+    /// completions wait for earlier ones.
     pub(crate) fn for_each_ready(&mut self, mut f: impl FnMut(W, Result<PubAck, PublishError>)) {
         while let Some(e) = self.entries.pop_front_if(|e| e.result.is_some()) {
             if let Some(result) = e.result {

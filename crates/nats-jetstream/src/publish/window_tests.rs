@@ -40,7 +40,9 @@ fn sends(actions: &[Action]) -> Vec<(u64, u32)> {
 }
 
 fn ready(w: &mut Window<u32>) -> Vec<(u32, Result<PubAck, PublishError>)> {
-    w.take_ready()
+    let mut out = Vec::new();
+    w.for_each_ready(|waiter, result| out.push((waiter, result)));
+    out
 }
 
 #[test]

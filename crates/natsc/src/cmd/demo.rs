@@ -286,6 +286,44 @@ enum Sent {
     Refused,
 }
 
+/// The chaos step "restart": brings the node that is down back (with its store), waits for
+/// its routes (and, for `jetstream`, for JetStream to answer), and says how long it took. A node
+/// that does not come back stays down.
+pub(super) async fn restart_down_node(
+    cluster: &mut Cluster,
+    down: &mut Option<usize>,
+    log: &Log,
+    jetstream: bool,
+) {
+    let Some(i) = down.take() else { return };
+    log.line("chaos", &format!("restart node-{i}"));
+    let started = Instant::now();
+    let result = async {
+        cluster.node_mut(i).restart().await?;
+        cluster.wait_for_routes().await?;
+        if jetstream {
+            cluster.node(i).wait_for_jetstream().await?;
+        }
+        Ok::<(), nats_testkit::TestkitError>(())
+    }
+    .await;
+    let ready = if jetstream {
+        "is back with its store, JetStream ready"
+    } else {
+        "is back, routes up"
+    };
+    match result {
+        Ok(()) => log.line(
+            "chaos",
+            &format!("node-{i} {ready} ({} ms)", started.elapsed().as_millis()),
+        ),
+        Err(e) => {
+            log.line("chaos", &format!("node-{i} did not come back: {e}"));
+            *down = Some(i);
+        }
+    }
+}
+
 /// Runs the demo until `--duration` elapses or `shutdown` resolves, then prints the summary.
 pub(crate) async fn run(args: DemoArgs, conn: &ConnFlags, mut shutdown: Shutdown) -> Result<()> {
     if conn.server.is_some() {
@@ -438,27 +476,7 @@ async fn chaos(
     };
     match step {
         Step::Restart => {
-            let Some(i) = down.take() else { return false };
-            log.line("chaos", &format!("restart node-{i}"));
-            let started = Instant::now();
-            let result = async {
-                cluster.node_mut(i).restart().await?;
-                cluster.wait_for_routes().await
-            }
-            .await;
-            match result {
-                Ok(()) => log.line(
-                    "chaos",
-                    &format!(
-                        "node-{i} is back, routes up ({} ms)",
-                        started.elapsed().as_millis()
-                    ),
-                ),
-                Err(e) => {
-                    log.line("chaos", &format!("node-{i} did not come back: {e}"));
-                    *down = Some(i);
-                }
-            }
+            restart_down_node(cluster, down, log, false).await;
             false
         }
         Step::KillPublisherNode | Step::KillSubscriberNode if down.is_some() => false,

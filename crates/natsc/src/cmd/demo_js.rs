@@ -20,7 +20,7 @@ use nats_testkit::{Cluster, ServerConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::demo::{human, plural, CoreFigures, DemoClient, Log};
+use super::demo::{human, plural, restart_down_node, CoreFigures, DemoClient, Log};
 use super::Shutdown;
 use crate::conn::ConnFlags;
 use crate::error::{CliError, Result};
@@ -324,28 +324,7 @@ async fn chaos(
 ) -> bool {
     match step {
         Step::Restart => {
-            let Some(i) = down.take() else { return false };
-            log.line("chaos", &format!("restart node-{i}"));
-            let started = Instant::now();
-            let result = async {
-                cluster.node_mut(i).restart().await?;
-                cluster.wait_for_routes().await?;
-                cluster.node(i).wait_for_jetstream().await
-            }
-            .await;
-            match result {
-                Ok(()) => log.line(
-                    "chaos",
-                    &format!(
-                        "node-{i} is back with its store, JetStream ready ({} ms)",
-                        started.elapsed().as_millis()
-                    ),
-                ),
-                Err(e) => {
-                    log.line("chaos", &format!("node-{i} did not come back: {e}"));
-                    *down = Some(i);
-                }
-            }
+            restart_down_node(cluster, down, log, true).await;
             false
         }
         Step::KillLeader | Step::LameDuckLeader => {

@@ -224,8 +224,8 @@ impl Cluster {
     }
 
     /// The index of the node leading stream `name`, from `$JS.API.STREAM.INFO.<name>`'s
-    /// `cluster.leader` as any running node reports it. `Ok(None)` while the stream has no
-    /// leader (an election is running).
+    /// `cluster.leader` as the running nodes report it (each is asked until one names a running
+    /// leader). `Ok(None)` while the stream has no running leader (an election is running).
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), nats_testkit::TestkitError> {
@@ -239,18 +239,29 @@ impl Cluster {
     pub async fn stream_leader(&self, name: &str) -> Result<Option<usize>, TestkitError> {
         let subject = format!("$JS.API.STREAM.INFO.{name}");
         let mut last = None;
+        let mut answered = false;
+        // A node that has just restarted may still be catching up and name no leader while
+        // the others do, so every running node is asked until one names a running leader.
         for node in self.nodes().iter().filter(|n| n.pid().is_some()) {
             match jetstream_request(node.addr(), &subject, b"").await {
                 Ok(reply) if api_ok(&reply) => {
+                    answered = true;
                     let leader = reply
                         .pointer("/cluster/leader")
                         .and_then(|l| l.as_str())
                         .unwrap_or_default();
-                    return Ok(self.index_of(leader));
+                    if let Some(i) = self.index_of(leader) {
+                        if self.node(i).pid().is_some() {
+                            return Ok(Some(i));
+                        }
+                    }
                 }
                 Ok(reply) => last = Some(TestkitError::Unexpected(reply.to_string())),
                 Err(e) => last = Some(e),
             }
+        }
+        if answered {
+            return Ok(None);
         }
         Err(last.unwrap_or(TestkitError::NotRunning))
     }

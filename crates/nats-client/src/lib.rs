@@ -95,6 +95,8 @@ mod subscription;
 mod tls;
 mod view;
 
+pub mod service;
+
 pub use bytes::Bytes;
 pub use nats_proto::{
     AsSubject, HeaderError, HeaderMap, ServerError, ServerErrorKind, ServerInfo, StatusCode,

@@ -23,7 +23,11 @@ fn with_server(url: &str, rest: &[&str]) -> Vec<String> {
 async fn services(url: &str) -> (Vec<Service>, nats_client::Client) {
     let client = nats_client::connect(url).await.unwrap();
     let mut out = Vec::new();
-    for (name, version) in [("adder", "1.0.0"), ("adder", "1.0.0"), ("other", "0.2.0-beta.1")] {
+    for (name, version) in [
+        ("adder", "1.0.0"),
+        ("adder", "1.0.0"),
+        ("other", "0.2.0-beta.1"),
+    ] {
         let svc = Service::builder(name, version)
             .description(format!("the {name} service"))
             .metadata([("team", "core")])
@@ -60,10 +64,16 @@ async fn service_ls_lists_every_instance() {
     assert!(lines[0].starts_with("name"), "{table}");
     for svc in &svcs {
         let row = lines.iter().find(|l| l.contains(svc.id())).unwrap();
-        assert!(row.starts_with(svc.name()) && row.ends_with(svc.version()), "{row}");
+        assert!(
+            row.starts_with(svc.name()) && row.ends_with(svc.version()),
+            "{row}"
+        );
     }
     // Sorted by name: both adders before other.
-    assert!(lines[1].starts_with("adder") && lines[3].starts_with("other"), "{table}");
+    assert!(
+        lines[1].starts_with("adder") && lines[3].starts_with("other"),
+        "{table}"
+    );
 
     let all = json(&with_server(&url, &["service", "ls", "--json"])).await;
     assert_eq!(all.as_array().unwrap().len(), 3);
@@ -86,13 +96,26 @@ async fn service_info_shows_endpoints() {
 
     let text = ok(&with_server(&url, &["service", "info", "adder"])).await;
     assert_eq!(text.matches("Service adder 1.0.0").count(), 2, "{text}");
-    assert!(text.contains(svcs[0].id()) && text.contains(svcs[1].id()), "{text}");
+    assert!(
+        text.contains(svcs[0].id()) && text.contains(svcs[1].id()),
+        "{text}"
+    );
     assert!(text.contains("description: the adder service"), "{text}");
     assert!(text.contains("metadata:    team=core"), "{text}");
-    let row = text.lines().find(|l| l.trim_start().starts_with("add ")).unwrap();
-    assert!(row.contains("math.add") && row.contains(" q ") && row.contains("unit=int"), "{row}");
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("add "))
+        .unwrap();
+    assert!(
+        row.contains("math.add") && row.contains(" q ") && row.contains("unit=int"),
+        "{row}"
+    );
 
-    let one = json(&with_server(&url, &["service", "info", "adder", svcs[1].id(), "--json"])).await;
+    let one = json(&with_server(
+        &url,
+        &["service", "info", "adder", svcs[1].id(), "--json"],
+    ))
+    .await;
     assert_eq!(one.as_array().unwrap().len(), 1);
     assert_eq!(one[0]["id"], svcs[1].id());
     assert_eq!(one[0]["endpoints"][0]["subject"], "math.add");
@@ -105,20 +128,50 @@ async fn service_stats_shows_counters() {
     let (svcs, client) = services(&url).await;
     // The three instances share math.add (queue group "q"): 6 requests, 2 errors in all.
     for body in ["1", "bad", "2", "bad", "3", "4"] {
-        client.request("math.add", body.to_string().into()).await.unwrap();
+        client
+            .request("math.add", body.to_string().into())
+            .await
+            .unwrap();
     }
     let stats = json(&with_server(&url, &["service", "stats", "adder", "--json"])).await;
-    let other = json(&with_server(&url, &["service", "stats", "other", svcs[2].id(), "--json"])).await;
-    let all: Vec<&serde_json::Value> =
-        stats.as_array().unwrap().iter().chain(other.as_array().unwrap()).collect();
-    let requests: u64 = all.iter().map(|s| s["endpoints"][0]["num_requests"].as_u64().unwrap()).sum();
-    let errors: u64 = all.iter().map(|s| s["endpoints"][0]["num_errors"].as_u64().unwrap()).sum();
+    let other = json(&with_server(
+        &url,
+        &["service", "stats", "other", svcs[2].id(), "--json"],
+    ))
+    .await;
+    let all: Vec<&serde_json::Value> = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(other.as_array().unwrap())
+        .collect();
+    let requests: u64 = all
+        .iter()
+        .map(|s| s["endpoints"][0]["num_requests"].as_u64().unwrap())
+        .sum();
+    let errors: u64 = all
+        .iter()
+        .map(|s| s["endpoints"][0]["num_errors"].as_u64().unwrap())
+        .sum();
     assert_eq!((requests, errors), (6, 2));
 
-    let text = ok(&with_server(&url, &["service", "stats", "adder", svcs[0].id()])).await;
-    assert!(text.starts_with(&format!("Service adder 1.0.0 (id {}), started ", svcs[0].id())), "{text}");
+    let text = ok(&with_server(
+        &url,
+        &["service", "stats", "adder", svcs[0].id()],
+    ))
+    .await;
+    assert!(
+        text.starts_with(&format!(
+            "Service adder 1.0.0 (id {}), started ",
+            svcs[0].id()
+        )),
+        "{text}"
+    );
     let local = &svcs[0].stats().endpoints[0];
-    let row = text.lines().find(|l| l.trim_start().starts_with("add ")).unwrap();
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("add "))
+        .unwrap();
     let cols: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(cols[1], local.num_requests.to_string(), "{row}");
     assert_eq!(cols[2], local.num_errors.to_string(), "{row}");
@@ -135,7 +188,11 @@ async fn service_commands_fail_in_one_line() {
     let url = server.url();
     let empty = ok(&with_server(&url, &["service", "ls"])).await;
     assert_eq!(empty.trim(), "No services found");
-    let out = output(&with_server(&url, &["service", "info", "ghost", "--timeout", "300ms"])).await;
+    let out = output(&with_server(
+        &url,
+        &["service", "info", "ghost", "--timeout", "300ms"],
+    ))
+    .await;
     assert_one_line_failure(&out, "no instance of service \"ghost\" answered");
     let out = output(&with_server(&url, &["service", "stats", "ghost", "ID1"])).await;
     assert_one_line_failure(&out, "no instance ID1 of service \"ghost\"");

@@ -335,9 +335,9 @@ impl Stream for Endpoint {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Request>> {
         let this = &mut *self;
-        this.rx.poll_recv(cx).map(|msg| {
-            msg.map(|m| Request::new(m, Arc::clone(&this.entry), this.client.clone()))
-        })
+        this.rx
+            .poll_recv(cx)
+            .map(|msg| msg.map(|m| Request::new(m, Arc::clone(&this.entry), this.client.clone())))
     }
 }
 

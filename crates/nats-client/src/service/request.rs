@@ -196,7 +196,12 @@ impl Request {
     /// request.error(404, "no such order", "".into()).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn error(&self, code: u16, description: &str, body: Bytes) -> Result<(), ServiceError> {
+    pub async fn error(
+        &self,
+        code: u16,
+        description: &str,
+        body: Bytes,
+    ) -> Result<(), ServiceError> {
         let mut headers = HeaderMap::new();
         if description.is_empty() {
             return Err(ServiceError::InvalidErrorHeader(

@@ -552,7 +552,13 @@ mod tests {
             PingResponse::from_json(br#"{"metadata":{"a":1}}"#),
             Err(SchemaError::Field { ref field, .. }) if field == "metadata.a"
         ));
-        assert!(matches!(PingResponse::from_json(b"[]"), Err(SchemaError::Field { .. })));
-        assert!(matches!(PingResponse::from_json(b""), Err(SchemaError::Json(_))));
+        assert!(matches!(
+            PingResponse::from_json(b"[]"),
+            Err(SchemaError::Field { .. })
+        ));
+        assert!(matches!(
+            PingResponse::from_json(b""),
+            Err(SchemaError::Json(_))
+        ));
     }
 }

@@ -23,8 +23,8 @@ pub(crate) fn is_semver(version: &str) -> bool {
         None => (rest, None),
     };
     let mut parts = core.split('.');
-    let core_ok = (0..3).all(|_| parts.next().is_some_and(is_numeric_identifier))
-        && parts.next().is_none();
+    let core_ok =
+        (0..3).all(|_| parts.next().is_some_and(is_numeric_identifier)) && parts.next().is_none();
     core_ok
         && pre.is_none_or(|p| p.split('.').all(is_prerelease_identifier))
         && build.is_none_or(|b| b.split('.').all(is_build_identifier))

@@ -92,7 +92,15 @@ async fn responses_have_exactly_the_v1_fields() {
     let info = &ask(&client, &format!("$SRV.INFO.shop.{id}"), 1).await[0];
     assert_eq!(
         keys(info),
-        ["description", "endpoints", "id", "metadata", "name", "type", "version"]
+        [
+            "description",
+            "endpoints",
+            "id",
+            "metadata",
+            "name",
+            "type",
+            "version"
+        ]
     );
     assert_eq!(info["type"], "io.nats.micro.v1.info_response");
     assert_eq!(info["description"], "a shop");
@@ -107,7 +115,15 @@ async fn responses_have_exactly_the_v1_fields() {
     let stats = &ask(&client, &format!("$SRV.STATS.shop.{id}"), 1).await[0];
     assert_eq!(
         keys(stats),
-        ["endpoints", "id", "metadata", "name", "started", "type", "version"]
+        [
+            "endpoints",
+            "id",
+            "metadata",
+            "name",
+            "started",
+            "type",
+            "version"
+        ]
     );
     assert_eq!(stats["type"], "io.nats.micro.v1.stats_response");
     let started = stats["started"].as_str().unwrap();

@@ -34,7 +34,11 @@ async fn stats_count_requests_errors_and_time() {
     });
     let requester = nats_client::connect(server.url()).await.unwrap();
     for i in 0..10 {
-        let body = if i % 3 == 0 && i > 0 { format!("bad{i}") } else { format!("ok{i}") };
+        let body = if i % 3 == 0 && i > 0 {
+            format!("bad{i}")
+        } else {
+            format!("ok{i}")
+        };
         requester.request("check", body.into()).await.unwrap();
     }
 
@@ -213,7 +217,10 @@ async fn queue_groups_share_or_fan_out_between_instances() {
     for _ in 0..40 {
         requester.request("jobs.run", "go".into()).await.unwrap();
     }
-    let (a, b) = (counts[0].load(Ordering::SeqCst), counts[1].load(Ordering::SeqCst));
+    let (a, b) = (
+        counts[0].load(Ordering::SeqCst),
+        counts[1].load(Ordering::SeqCst),
+    );
     assert_eq!(a + b, 40);
     assert!(a > 0 && b > 0, "not shared: {a} / {b}");
     let per_instance: Vec<u64> = services
@@ -233,10 +240,7 @@ async fn queue_groups_share_or_fan_out_between_instances() {
         let m = crate::util::next_msg(&mut replies).await;
         assert_eq!(m.payload, "hi");
     }
-    assert_eq!(
-        services[0].info().endpoints[1].queue_group,
-        "fan-0"
-    );
+    assert_eq!(services[0].info().endpoints[1].queue_group, "fan-0");
 }
 
 /// Bad configuration is a typed error, before anything is subscribed.
@@ -245,21 +249,30 @@ async fn configuration_errors_are_typed() {
     let server = NatsServer::start().await.unwrap();
     let client = nats_client::connect(server.url()).await.unwrap();
     for name in ["", "my service", "a.b", "a*", "émoji"] {
-        let err = Service::builder(name, "1.0.0").start(&client).await.unwrap_err();
+        let err = Service::builder(name, "1.0.0")
+            .start(&client)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, ServiceError::InvalidName { name: n } if n == name),
             "{name:?}: {err}"
         );
     }
     for version in ["", "1", "1.0", "v1.0.0", "1.0.0-", "01.0.0", "1.0.0+"] {
-        let err = Service::builder("ok", version).start(&client).await.unwrap_err();
+        let err = Service::builder("ok", version)
+            .start(&client)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, ServiceError::InvalidVersion { version: v } if v == version),
             "{version:?}: {err}"
         );
     }
     assert!(matches!(
-        Service::builder("ok", "1.0.0").queue_group("a b").start(&client).await,
+        Service::builder("ok", "1.0.0")
+            .queue_group("a b")
+            .start(&client)
+            .await,
         Err(ServiceError::InvalidQueueGroup { .. })
     ));
     let svc = service(&client, "ok").await;
@@ -274,7 +287,10 @@ async fn configuration_errors_are_typed() {
     ));
     assert!(matches!(
         svc.endpoint("subj").subject("a..b").add().await,
-        Err(ServiceError::Subscribe { source: SubscribeError::InvalidSubject(_), .. })
+        Err(ServiceError::Subscribe {
+            source: SubscribeError::InvalidSubject(_),
+            ..
+        })
     ));
     assert!(matches!(
         svc.endpoint("qg").queue_group("").add().await,

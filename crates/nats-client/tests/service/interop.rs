@@ -198,7 +198,11 @@ async fn our_discovery_finds_a_go_micro_service() {
     let pings = expect(&client, 1).ping(None, None).await.unwrap();
     assert_eq!(pings.len(), 1);
     assert_eq!(
-        (pings[0].name.as_str(), pings[0].id.as_str(), pings[0].version.as_str()),
+        (
+            pings[0].name.as_str(),
+            pings[0].id.as_str(),
+            pings[0].version.as_str()
+        ),
         ("gosvc", id.as_str(), "0.9.1")
     );
     let info = Discovery::new(&client)
@@ -213,7 +217,14 @@ async fn our_discovery_finds_a_go_micro_service() {
     assert_eq!(stats[0].id, id);
     assert!(!stats[0].started.is_empty());
 
-    assert_eq!(client.request("go.echo", "hi".into()).await.unwrap().payload, "hi");
+    assert_eq!(
+        client
+            .request("go.echo", "hi".into())
+            .await
+            .unwrap()
+            .payload,
+        "hi"
+    );
     let no = client.request("go.echo", "fail".into()).await.unwrap();
     let headers = no.headers.as_ref().unwrap();
     assert_eq!(headers.get(ERROR_HEADER), Some("go says no"));

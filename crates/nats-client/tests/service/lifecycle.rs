@@ -137,7 +137,14 @@ async fn dropping_the_service_unsubscribes_everything() {
     let svc = service(&client, "ephemeral").await;
     let mut endpoint = svc.endpoint("e").add().await.unwrap();
     client.flush().await.unwrap();
-    assert_eq!(expect(&client, 1).ping(Some("ephemeral"), None).await.unwrap().len(), 1);
+    assert_eq!(
+        expect(&client, 1)
+            .ping(Some("ephemeral"), None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     drop(svc);
     assert!(within("the stream to end", endpoint.next()).await.is_none());
     client.flush().await.unwrap();
@@ -163,20 +170,33 @@ async fn serves_again_after_a_server_restart() {
     let svc = service(&client, "survivor").await;
     echo(&svc, "echo").await;
     let before = nats_client::connect(server.url()).await.unwrap();
-    assert_eq!(before.request("echo", "1".into()).await.unwrap().payload, "1");
+    assert_eq!(
+        before.request("echo", "1".into()).await.unwrap().payload,
+        "1"
+    );
     drop(before);
 
     server.kill();
     wait_event(&mut events, |e| matches!(e, Event::Disconnected { .. })).await;
     server.restart().await.unwrap();
     wait_event(&mut events, |e| matches!(e, Event::Resubscribed)).await;
-    within("flush after reconnect", client.flush()).await.unwrap();
+    within("flush after reconnect", client.flush())
+        .await
+        .unwrap();
 
     let asker = nats_client::connect(server.url()).await.unwrap();
-    assert_eq!(asker.request("echo", "2".into()).await.unwrap().payload, "2");
+    assert_eq!(
+        asker.request("echo", "2".into()).await.unwrap().payload,
+        "2"
+    );
     let d = expect(&asker, 1);
     assert_eq!(d.ping(None, None).await.unwrap()[0].id, svc.id());
-    assert_eq!(d.info(Some("survivor"), None).await.unwrap()[0].endpoints.len(), 1);
+    assert_eq!(
+        d.info(Some("survivor"), None).await.unwrap()[0]
+            .endpoints
+            .len(),
+        1
+    );
     let stats = d.stats(Some("survivor"), Some(svc.id())).await.unwrap();
     assert_eq!(stats[0].endpoints[0].num_requests, 2);
     svc.stop().await;
@@ -241,7 +261,10 @@ async fn serves_again_after_a_cluster_fail_over() {
 async fn dropping_an_endpoint_removes_it() {
     let server = NatsServer::start().await.unwrap();
     let client = nats_client::connect(server.url()).await.unwrap();
-    let svc = Service::builder("partial", "1.0.0").start(&client).await.unwrap();
+    let svc = Service::builder("partial", "1.0.0")
+        .start(&client)
+        .await
+        .unwrap();
     let keep = svc.endpoint("keep").add().await.unwrap();
     let gone = svc.endpoint("gone").add().await.unwrap();
     assert_eq!(svc.info().endpoints.len(), 2);

@@ -48,7 +48,10 @@ pub(crate) async fn ask(client: &Client, subject: &str, n: usize) -> Vec<Value> 
     }
     // Nothing more within a short stall: the answers were exactly `n`.
     let extra = tokio::time::timeout(Duration::from_millis(300), replies.next()).await;
-    assert!(extra.is_err(), "more than {n} answers on {subject}: {extra:?}");
+    assert!(
+        extra.is_err(),
+        "more than {n} answers on {subject}: {extra:?}"
+    );
     out
 }
 

@@ -89,7 +89,9 @@ async fn ask(
         .timeout(common.timeout)
         .raw(verb, name, id)
         .await
-        .map_err(|e| CliError::from(e).context(format!("service {}", verb.as_str().to_lowercase())))?;
+        .map_err(|e| {
+            CliError::from(e).context(format!("service {}", verb.as_str().to_lowercase()))
+        })?;
     let mut answers: Vec<Value> = raw
         .iter()
         .filter_map(|body| serde_json::from_slice(body).ok())
@@ -168,7 +170,14 @@ fn endpoints(v: &Value) -> &[Value] {
 }
 
 async fn info(client: &nats_client::Client, a: TargetArgs) -> Result<()> {
-    let answers = ask(client, Verb::Info, Some(&a.name), a.id.as_deref(), &a.common).await?;
+    let answers = ask(
+        client,
+        Verb::Info,
+        Some(&a.name),
+        a.id.as_deref(),
+        &a.common,
+    )
+    .await?;
     if answers.is_empty() {
         return Err(nobody(&a.name, a.id.as_deref()));
     }
@@ -192,9 +201,18 @@ async fn info(client: &nats_client::Client, a: TargetArgs) -> Result<()> {
             println!("  no endpoints");
             continue;
         }
-        let w = |f: &str, min: usize| eps.iter().map(|e| text(&e[f]).len()).max().unwrap_or(0).max(min);
+        let w = |f: &str, min: usize| {
+            eps.iter()
+                .map(|e| text(&e[f]).len())
+                .max()
+                .unwrap_or(0)
+                .max(min)
+        };
         let (wn, ws, wq) = (w("name", 8), w("subject", 7), w("queue_group", 11));
-        println!("  {:<wn$}  {:<ws$}  {:<wq$}  metadata", "endpoint", "subject", "queue group");
+        println!(
+            "  {:<wn$}  {:<ws$}  {:<wq$}  metadata",
+            "endpoint", "subject", "queue group"
+        );
         for e in eps {
             println!(
                 "  {:<wn$}  {:<ws$}  {:<wq$}  {}",
@@ -209,7 +227,14 @@ async fn info(client: &nats_client::Client, a: TargetArgs) -> Result<()> {
 }
 
 async fn stats(client: &nats_client::Client, a: TargetArgs) -> Result<()> {
-    let answers = ask(client, Verb::Stats, Some(&a.name), a.id.as_deref(), &a.common).await?;
+    let answers = ask(
+        client,
+        Verb::Stats,
+        Some(&a.name),
+        a.id.as_deref(),
+        &a.common,
+    )
+    .await?;
     if answers.is_empty() {
         return Err(nobody(&a.name, a.id.as_deref()));
     }
@@ -232,7 +257,12 @@ async fn stats(client: &nats_client::Client, a: TargetArgs) -> Result<()> {
             println!("  no endpoints");
             continue;
         }
-        let wn = eps.iter().map(|e| text(&e["name"]).len()).max().unwrap_or(0).max(8);
+        let wn = eps
+            .iter()
+            .map(|e| text(&e["name"]).len())
+            .max()
+            .unwrap_or(0)
+            .max(8);
         println!(
             "  {:<wn$}  {:>8}  {:>6}  {:>10}  {:>10}  last error",
             "endpoint", "requests", "errors", "processing", "average"

@@ -90,7 +90,7 @@ pub enum ServiceError {
 /// ```no_run
 /// # async fn demo(client: nats_client::Client) {
 /// use nats_client::service::{Discovery, DiscoveryError};
-/// match Discovery::new(&client).ping(Some("adder")).await {
+/// match Discovery::new(&client).ping(Some("adder"), None).await {
 ///     Ok(found) => println!("{} instances", found.len()),
 ///     Err(DiscoveryError::InvalidName { name }) => eprintln!("bad name {name:?}"),
 ///     Err(other) => eprintln!("{other}"),

@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask test`: installs `nats-server` with apt when it is missing, then runs
 //!   `cargo fmt --check`, `cargo clippy --all-targets -- -D warnings`, every test, every
-//!   example (each must exit 0), and a short fixed-time run of the parser fuzz targets.
+//!   example (each must exit 0), and a fixed-time run of the two nats-proto fuzz targets
+//!   (`parse` and `roundtrip`, 20 s each, after their build).
 //! - `cargo xtask examples`: only the examples.
 //! - `cargo xtask fuzz [SECONDS]`: only the fuzz run (default 20 s per target).
 //! - `cargo xtask demo`: the main job, the live fail-over demo against a local 3-node cluster.
@@ -226,7 +227,12 @@ fn fuzz(secs: u64) -> Result<(), String> {
 fn demo(extra: &[String]) -> Result<(), String> {
     ensure_nats_server()?;
     // A debug build: the demo runs at a modest rate, and it shares its artifacts with `test`.
-    let mut args = vec!["run", "--quiet", "-p", "natsc", "--", "demo"];
+    // Not --quiet: a first build compiles every dependency, and cargo's progress shows it.
+    eprintln!(
+        "xtask: building natsc (the first build compiles every dependency and takes a few \
+         minutes; cargo shows its progress)"
+    );
+    let mut args = vec!["run", "-p", "natsc", "--", "demo"];
     args.extend(extra.iter().map(String::as_str));
     run("cargo", &args)
 }

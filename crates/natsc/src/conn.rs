@@ -52,9 +52,9 @@ fn check_readable(flag: &str, path: &std::path::Path) -> Result<()> {
 #[derive(Args, Clone, Default)]
 #[command(next_help_heading = "Connection options")]
 pub(crate) struct ConnFlags {
-    /// NATS server URLs, comma-separated [default: the context's, else
-    /// nats://127.0.0.1:4222; when nothing listens there pub, sub and bench start a local
-    /// nats-server of their own]
+    /// NATS server URLs, comma-separated [default: the --context's, else $NATS_URL, else the
+    /// selected context's, else nats://127.0.0.1:4222; when nothing listens there pub, sub and
+    /// bench start a local nats-server of their own]
     #[arg(short = 's', long = "server", value_name = "URLS", global = true)]
     pub(crate) server: Option<String>,
 
@@ -310,9 +310,14 @@ impl ConnFlags {
         Ok(())
     }
 
-    /// These flags with the gaps filled from the context: `--context NAME`, else the selected
-    /// one. A flag given on the command line wins.
+    /// These flags with the gaps filled from `$NATS_URL` (the server only) and the context:
+    /// `--context NAME`, else the selected one. A flag given on the command line wins.
     pub(crate) fn with_context(mut self) -> Result<ConnFlags> {
+        if self.server.is_none() && self.context.is_none() {
+            // The environment's URL comes before the selected context's, not before an
+            // explicit --context.
+            self.server = std::env::var("NATS_URL").ok().filter(|u| !u.trim().is_empty());
+        }
         let store = crate::context::Store::open();
         let active = match (&self.context, store) {
             (Some(_), Err(e)) => return Err(e),

@@ -316,7 +316,9 @@ impl ConnFlags {
         if self.server.is_none() && self.context.is_none() {
             // The environment's URL comes before the selected context's, not before an
             // explicit --context.
-            self.server = std::env::var("NATS_URL").ok().filter(|u| !u.trim().is_empty());
+            self.server = std::env::var("NATS_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty());
         }
         let store = crate::context::Store::open();
         let active = match (&self.context, store) {

@@ -25,7 +25,9 @@ const LINE: Duration = Duration::from_secs(90);
 fn readme_lines() -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
     let readme = std::fs::read_to_string(path).unwrap();
-    let start = readme.find("## The command-line tool").expect("the CLI section");
+    let start = readme
+        .find("## The command-line tool")
+        .expect("the CLI section");
     let section = &readme[start..];
     let end = section[3..].find("\n## ").map_or(section.len(), |i| i + 3);
     let mut lines = Vec::new();
@@ -150,7 +152,10 @@ async fn the_readme_cli_lines_run_in_the_order_written() {
         let background_line = line.ends_with('&');
         let line = line.trim_end_matches('&').trim();
         for words in commands(line) {
-            assert_eq!(words[0], "natsc", "README line {line:?} is not a natsc command");
+            assert_eq!(
+                words[0], "natsc",
+                "README line {line:?} is not a natsc command"
+            );
             let mut args: Vec<String> = words[1..]
                 .iter()
                 .map(|w| w.replace("127.0.0.1:4222", &format!("127.0.0.1:{}", env.port)))
@@ -205,7 +210,10 @@ async fn the_readme_cli_lines_run_in_the_order_written() {
     }
     // The one-request responder answered and exited by itself.
     for (what, mut child) in background {
-        let status = tokio::time::timeout(LINE, child.wait()).await.unwrap().unwrap();
+        let status = tokio::time::timeout(LINE, child.wait())
+            .await
+            .unwrap()
+            .unwrap();
         assert!(status.success(), "{what}: {status}");
     }
     assert!(env.cwd().join("latency.svg").is_file(), "the bench's plot");
@@ -244,5 +252,8 @@ fn the_readme_line_splitter_reads_sh_quoting() {
             vec!["natsc", "rtt"]
         ]
     );
-    assert_eq!(strip_comment("natsc sub 'a.#' # comment"), "natsc sub 'a.#' ");
+    assert_eq!(
+        strip_comment("natsc sub 'a.#' # comment"),
+        "natsc sub 'a.#' "
+    );
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Runs the side-by-side peers harness (../shared/peers) with nats-client's driver added next to
-# async-nats, nats.go and the raw-socket baseline, all against the same nats-server in one run.
+# Runs the side-by-side peers harness with nats-client's driver added next to async-nats,
+# nats.go and the raw-socket baseline, all against the same nats-server in one run.
+#
+# The harness is not part of this repository: PEERS_SRC names its directory (the one holding
+# run.sh and clients.conf); without it the script says so and exits.
 #
 #   bench/run-peers.sh                 # every workload, REPS=3, then the fail-over trials
 #   REPS=5 SKIP_RECONNECT=1 bench/run-peers.sh
@@ -10,14 +13,19 @@
 #                                      # (BASELINE_WORKLOADS=js-pub,js-pub-async,js-consume,js-failover
 #                                      # for JetStream; default the core workloads)
 #
-# The shared harness directory is read-only, so it is copied to a scratch directory first.
+# The harness directory may be read-only, so it is copied to a scratch directory first.
 # Prereqs (Debian): apt-get install -y nats-server golang-go golang-github-nats-io-go-nats-dev
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS_SRC="${PEERS_SRC:-$ROOT/../shared/peers}"
 WORK="${PEERS_WORK:-/tmp/nats-client-peers}"
 
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p nats-client-peers
+if [ ! -f "$PEERS_SRC/run.sh" ] || [ ! -f "$PEERS_SRC/clients.conf" ]; then
+  echo "run-peers.sh: needs the peers harness: set PEERS_SRC to its directory (with run.sh and clients.conf); none at $PEERS_SRC" >&2
+  exit 2
+fi
+
+cargo build --release --manifest-path "$ROOT/Cargo.toml" -p nats-client-peers
 DRIVER="$ROOT/target/release/nats-client-peers"
 
 mkdir -p "$WORK"

@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask test`: installs `nats-server` with apt when it is missing, then runs
 //!   `cargo fmt --check`, `cargo clippy --all-targets -- -D warnings`, every test, every
-//!   example (each must exit 0), and a short fixed-time run of the parser fuzz targets.
+//!   example (each must exit 0), and a fixed-time run of the two nats-proto fuzz targets
+//!   (`parse` and `roundtrip`, 20 s each, after their build).
 //! - `cargo xtask examples`: only the examples.
 //! - `cargo xtask fuzz [SECONDS]`: only the fuzz run (default 20 s per target).
 //! - `cargo xtask demo`: the main job, the live fail-over demo against a local 3-node cluster.
@@ -183,6 +184,9 @@ fn list_examples() -> Result<Vec<(String, String)>, String> {
 /// Seconds each fuzz target runs in `cargo xtask test`.
 const FUZZ_SECONDS: u64 = 20;
 
+/// The nats-proto fuzz targets, run one after the other.
+const FUZZ_TARGETS: [&str; 2] = ["parse", "roundtrip"];
+
 /// Runs the nats-proto fuzz targets for `secs` seconds each. cargo-fuzz normally wants a nightly
 /// toolchain; `RUSTC_BOOTSTRAP=1` lets the stable compiler accept its flags, and the sanitizer is
 /// off because the crate forbids `unsafe` (a panic or a broken invariant is what we look for).
@@ -198,7 +202,7 @@ fn fuzz(secs: u64) -> Result<(), String> {
         return Ok(());
     }
     let max_time = format!("-max_total_time={secs}");
-    for target in ["parse", "roundtrip"] {
+    for target in FUZZ_TARGETS {
         eprintln!("xtask: fuzzing {target} for {secs} s");
         let status = Command::new("cargo")
             .args([
@@ -226,7 +230,162 @@ fn fuzz(secs: u64) -> Result<(), String> {
 fn demo(extra: &[String]) -> Result<(), String> {
     ensure_nats_server()?;
     // A debug build: the demo runs at a modest rate, and it shares its artifacts with `test`.
-    let mut args = vec!["run", "--quiet", "-p", "natsc", "--", "demo"];
+    // Not --quiet: a first build compiles every dependency, and cargo's progress shows it.
+    eprintln!(
+        "xtask: building natsc (the first build compiles every dependency and takes a few \
+         minutes; cargo shows its progress)"
+    );
+    run("cargo", &demo_args(extra))
+}
+
+/// `cargo run` of the demo, without `--quiet`.
+fn demo_args(extra: &[String]) -> Vec<&str> {
+    let mut args = vec!["run", "-p", "natsc", "--", "demo"];
     args.extend(extra.iter().map(String::as_str));
-    run("cargo", &args)
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    //! The repository explains itself: what a fresh clone shows a newcomer.
+
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    use super::*;
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    fn read(path: &str) -> String {
+        std::fs::read_to_string(root().join(path)).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_demo_build_shows_cargo_progress() {
+        let extra = ["--duration".to_string(), "5s".to_string()];
+        let args = demo_args(&extra);
+        assert!(
+            !args.contains(&"--quiet") && !args.contains(&"-q"),
+            "{args:?}"
+        );
+        assert_eq!(args[..2], ["run", "-p"]);
+        assert_eq!(args.last(), Some(&"5s"));
+    }
+
+    #[test]
+    fn the_readme_states_the_fuzzing_time_as_it_is() {
+        let readme = read("README.md");
+        assert_eq!(FUZZ_TARGETS.len(), 2);
+        let said = format!("the two parser targets\nfor {FUZZ_SECONDS} s each");
+        assert!(readme.contains(&said), "README lacks {said:?}");
+    }
+
+    #[test]
+    fn run_peers_without_the_harness_says_what_it_needs_in_one_line() {
+        let out = Command::new("bash")
+            .arg(root().join("bench/run-peers.sh"))
+            .env("PEERS_SRC", "/nonexistent/peers")
+            .output();
+        let Ok(out) = out else {
+            return; // no bash on this machine: nothing to run the script with
+        };
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("PEERS_SRC"), "{stderr}");
+        assert!(!stderr.contains("cannot stat"), "{stderr}");
+    }
+
+    #[test]
+    fn no_stray_files_in_the_root() {
+        let entries = std::fs::read_dir(root()).map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        });
+        let entries = entries.unwrap_or_default();
+        assert!(!entries.is_empty());
+        for name in &entries {
+            assert!(
+                !name.ends_with(".conf") && !name.ends_with(".log"),
+                "stray {name} in the repository root"
+            );
+        }
+    }
+
+    #[test]
+    fn bench_plots_in_the_tree_are_ignored() {
+        let ignore = read(".gitignore");
+        assert!(ignore.lines().any(|l| l.trim() == "*.svg"), "{ignore}");
+        if root().join(".git").exists() {
+            for path in ["latency.svg", "crates/natsc/latency.svg"] {
+                let ignored = Command::new("git")
+                    .args(["check-ignore", "-q", path])
+                    .current_dir(root())
+                    .status()
+                    .map(|s| s.success());
+                assert!(!matches!(ignored, Ok(false)), "{path} is not ignored");
+            }
+        }
+    }
+
+    #[test]
+    fn the_docs_stand_alone() {
+        let mut docs = vec!["README.md".to_string()];
+        if let Ok(dir) = std::fs::read_dir(root().join("docs")) {
+            for e in dir.filter_map(Result::ok) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".md") {
+                    docs.push(format!("docs/{name}"));
+                }
+            }
+        }
+        assert!(docs.contains(&"docs/architecture.md".to_string()));
+        assert!(docs.contains(&"docs/behaviour.md".to_string()));
+        let readme = read("README.md");
+        for doc in ["docs/architecture.md", "docs/behaviour.md"] {
+            assert!(readme.contains(doc), "README does not point to {doc}");
+        }
+        for doc in &docs {
+            let text = read(doc);
+            assert!(
+                !text.contains("../shared") && !text.contains("shared/spec"),
+                "{doc}"
+            );
+            // Every relative link resolves inside the repository.
+            for link in text.split("](").skip(1) {
+                let target = link.split(')').next().unwrap_or_default();
+                let target = target.split('#').next().unwrap_or_default();
+                if target.is_empty() || target.contains("://") {
+                    continue;
+                }
+                let base = Path::new(doc).parent().unwrap_or(Path::new(""));
+                let path = root().join(base).join(target);
+                assert!(
+                    path.exists(),
+                    "{doc} links {target}, which is not in the repository"
+                );
+                assert!(!target.starts_with(".."), "{doc} links outside: {target}");
+            }
+            // Paths named in backticks exist.
+            for quoted in text.split('`').skip(1).step_by(2) {
+                let looks_like_path = (quoted.starts_with("docs/")
+                    || quoted.starts_with("crates/")
+                    || quoted.starts_with("bench/"))
+                    && !quoted.contains(' ')
+                    && !quoted.contains('*');
+                if looks_like_path {
+                    assert!(
+                        root().join(quoted.trim_end_matches('/')).exists(),
+                        "{doc} names {quoted}, which does not exist"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -201,7 +201,7 @@ fn handshake_error(e: io::Error) -> ConnectError {
         .and_then(|inner| inner.downcast_ref::<rustls::Error>());
     match rustls_error {
         Some(rustls::Error::InvalidCertificate(reason)) => {
-            ConnectError::TlsCertificate(format!("{reason:?}"))
+            ConnectError::TlsCertificate(describe_certificate_error(reason))
         }
         Some(other) => ConnectError::Tls(format!("handshake failed: {other}")),
         None if e.kind() == io::ErrorKind::UnexpectedEof => ConnectError::Tls(
@@ -210,6 +210,67 @@ fn handshake_error(e: io::Error) -> ConnectError {
                 .into(),
         ),
         None => ConnectError::Tls(format!("handshake failed: {e}")),
+    }
+}
+
+/// Why the server's certificate was rejected, in words. rustls names most reasons itself;
+/// the rest come from webpki inside `Other`, whose text is the variant's name.
+fn describe_certificate_error(reason: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    let plain = match reason {
+        E::UnknownIssuer => {
+            "the server's certificate is not signed by a trusted CA (unknown issuer; give the \
+             CA that signed it with tls_root_certificates)"
+        }
+        E::Expired | E::ExpiredContext { .. } => "the server's certificate has expired",
+        E::NotValidYet | E::NotValidYetContext { .. } => {
+            "the server's certificate is not valid yet (check the clocks)"
+        }
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            "the server's certificate is not valid for the host name connected to"
+        }
+        E::BadSignature => "the server's certificate has a bad signature",
+        E::BadEncoding => "the server's certificate is not correctly encoded",
+        E::Revoked => "the server's certificate has been revoked",
+        E::InvalidPurpose | E::InvalidPurposeContext { .. } => {
+            "the server's certificate is not meant for a TLS server (extended key usage)"
+        }
+        E::UnhandledCriticalExtension => {
+            "the server's certificate has a critical extension that cannot be processed"
+        }
+        E::ApplicationVerificationFailure => "the server's certificate was rejected",
+        E::Other(other) => {
+            let name = other.to_string();
+            match name.as_str() {
+                "CaUsedAsEndEntity" => {
+                    "the server's certificate is a CA certificate, not a server certificate"
+                }
+                "EndEntityUsedAsCa" => {
+                    "a server certificate is used as a CA in the server's certificate chain"
+                }
+                "CertDistrusted" => "the server's certificate is distrusted",
+                "PathLenConstraintViolated" | "MaximumPathDepthExceeded" => {
+                    "the server's certificate chain is too long for its CA"
+                }
+                "NameConstraintViolation" => {
+                    "the server's certificate violates its CA's name constraints"
+                }
+                "UnsupportedCertVersion" => {
+                    "the server's certificate is of an unsupported version (not X.509 v3)"
+                }
+                _ => return format!("the server's certificate was rejected ({name})"),
+            }
+        }
+        other => return format!("the server's certificate was rejected ({other})"),
+    };
+    // rustls' own text carries the details (expected name, dates) where it has them.
+    match reason {
+        E::ExpiredContext { .. }
+        | E::NotValidYetContext { .. }
+        | E::NotValidForNameContext { .. } => {
+            format!("{plain}: {reason}")
+        }
+        _ => plain.to_string(),
     }
 }
 
@@ -302,6 +363,39 @@ mod tests {
             server_name(&plain).unwrap(),
             ServerName::IpAddress(_)
         ));
+    }
+
+    #[test]
+    fn certificate_errors_are_said_in_words() {
+        use rustls::{CertificateError as E, OtherError};
+        #[derive(Debug)]
+        struct Named(&'static str);
+        impl fmt::Display for Named {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Named {}
+        let ca = E::Other(OtherError(Arc::new(Named("CaUsedAsEndEntity"))));
+        assert_eq!(
+            describe_certificate_error(&ca),
+            "the server's certificate is a CA certificate, not a server certificate"
+        );
+        assert!(
+            describe_certificate_error(&E::UnknownIssuer).contains("not signed by a trusted CA")
+        );
+        assert!(describe_certificate_error(&E::Expired).contains("has expired"));
+        assert!(describe_certificate_error(&E::NotValidForName).contains("host name"));
+        assert!(describe_certificate_error(&E::BadSignature).contains("bad signature"));
+        let odd = E::Other(OtherError(Arc::new(Named("SomethingNew"))));
+        assert_eq!(
+            describe_certificate_error(&odd),
+            "the server's certificate was rejected (SomethingNew)"
+        );
+        for e in [ca, E::UnknownIssuer, odd] {
+            let text = ConnectError::TlsCertificate(describe_certificate_error(&e)).to_string();
+            assert!(!text.contains("Other("), "{text}");
+        }
     }
 
     #[test]

@@ -11,17 +11,56 @@ use nats_testkit::NatsServer;
 use crate::error::{CliError, Result};
 use crate::util::{parse_duration, parse_size};
 
-/// Where `req`, `reply` and `events` connect when no `--server` is given (as the `nats` CLI).
+/// Where commands connect when neither `--server` nor a context gives a server (as the `nats`
+/// CLI).
 pub(crate) const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
+/// [`DEFAULT_URL`]'s socket address.
+const DEFAULT_ADDR: &str = "127.0.0.1:4222";
+
+/// Whether something accepts TCP connections at `addr` (a short probe).
+async fn listening(addr: &str) -> bool {
+    matches!(
+        tokio::time::timeout(
+            Duration::from_millis(500),
+            tokio::net::TcpStream::connect(addr)
+        )
+        .await,
+        Ok(Ok(_))
+    )
+}
+
+/// `slot` keeps a value given on the command line; else it takes the context's.
+fn fill<T>(slot: &mut Option<T>, from_context: Option<T>) {
+    if slot.is_none() {
+        *slot = from_context;
+    }
+}
+
+/// `path` is a file that can be opened for reading; the error names the flag and the file.
+fn check_readable(flag: &str, path: &std::path::Path) -> Result<()> {
+    match std::fs::File::open(path) {
+        Ok(f) if f.metadata().map(|m| m.is_dir()).unwrap_or(false) => Err(CliError::msg(format!(
+            "{flag} {}: is a directory, not a file",
+            path.display()
+        ))),
+        Ok(_) => Ok(()),
+        Err(e) => Err(CliError::from(e).context(format!("{flag} {}", path.display()))),
+    }
+}
 
 /// Connection flags, named as in the official `nats` CLI. Valid before or after the command.
 #[derive(Args, Clone, Default)]
 #[command(next_help_heading = "Connection options")]
 pub(crate) struct ConnFlags {
-    /// NATS server URLs, comma-separated [default: pub, sub, bench and demo start a local
-    /// nats-server; the others use nats://127.0.0.1:4222]
+    /// NATS server URLs, comma-separated [default: the --context's, else $NATS_URL, else the
+    /// selected context's, else nats://127.0.0.1:4222; when nothing listens there pub, sub and
+    /// bench start a local nats-server of their own]
     #[arg(short = 's', long = "server", value_name = "URLS", global = true)]
     pub(crate) server: Option<String>,
+
+    /// Use this named connection profile (see natsc context) instead of the selected one
+    #[arg(long, value_name = "NAME", global = true)]
+    pub(crate) context: Option<String>,
 
     /// User name
     #[arg(long, global = true)]
@@ -44,15 +83,15 @@ pub(crate) struct ConnFlags {
     pub(crate) nkey: Option<PathBuf>,
 
     /// CA certificate(s) to verify the server with (PEM)
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, alias = "tlsca")]
     pub(crate) tls_ca: Option<PathBuf>,
 
     /// Client certificate for mutual TLS (PEM, with --tls-key)
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, alias = "tlscert")]
     pub(crate) tls_cert: Option<PathBuf>,
 
     /// Private key of the client certificate (PEM, with --tls-cert)
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, alias = "tlskey")]
     pub(crate) tls_key: Option<PathBuf>,
 
     /// Connection name shown by the server's monitoring
@@ -173,6 +212,12 @@ pub(crate) struct Target {
 impl ConnFlags {
     /// The `ConnectOptions` these flags describe.
     pub(crate) fn options(&self) -> Result<ConnectOptions> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => return Err(CliError::msg("--tls-cert needs --tls-key")),
+            (None, Some(_)) => return Err(CliError::msg("--tls-key needs --tls-cert")),
+            _ => {}
+        }
+        self.check_files()?;
         let mut o = ConnectOptions::new();
         if let Some(name) = &self.name {
             o = o.name(name);
@@ -243,32 +288,105 @@ impl ConnFlags {
         Ok(o)
     }
 
-    /// The `--server` URLs, or [`DEFAULT_URL`].
-    pub(crate) fn target(&self) -> Target {
-        Target {
-            urls: self
-                .server
-                .clone()
-                .unwrap_or_else(|| DEFAULT_URL.to_string()),
-            _local: None,
+    /// Every file flag names a file that can be read, checked before anything connects (the
+    /// library reads them only once a server asks for TLS or credentials).
+    fn check_files(&self) -> Result<()> {
+        let files = [
+            ("--tls-ca", &self.tls_ca),
+            ("--tls-cert", &self.tls_cert),
+            ("--tls-key", &self.tls_key),
+            ("--creds (credentials file)", &self.creds),
+        ];
+        for (flag, path) in files {
+            if let Some(path) = path {
+                check_readable(flag, path)?;
+            }
         }
+        if let Some(nkey) = &self.nkey {
+            if !nkey.to_string_lossy().starts_with("SU") {
+                check_readable("--nkey", nkey)?;
+            }
+        }
+        Ok(())
     }
 
-    /// The `--server` URLs, or a local nats-server started for `command` (said on stderr).
+    /// These flags with the gaps filled from `$NATS_URL` (the server only) and the context:
+    /// `--context NAME`, else the selected one. A flag given on the command line wins.
+    pub(crate) fn with_context(mut self) -> Result<ConnFlags> {
+        if self.server.is_none() && self.context.is_none() {
+            // The environment's URL comes before the selected context's, not before an
+            // explicit --context.
+            self.server = std::env::var("NATS_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty());
+        }
+        let store = crate::context::Store::open();
+        let active = match (&self.context, store) {
+            (Some(_), Err(e)) => return Err(e),
+            (None, Err(_)) => None,
+            (flag, Ok(store)) => store.active(flag.as_deref())?,
+        };
+        let Some((_, c)) = active else {
+            return Ok(self);
+        };
+        fill(&mut self.server, c.url);
+        fill(&mut self.user, c.user);
+        fill(&mut self.password, c.password);
+        fill(&mut self.token, c.token);
+        fill(&mut self.creds, c.creds);
+        fill(&mut self.nkey, c.nkey);
+        fill(&mut self.tls_cert, c.cert);
+        fill(&mut self.tls_key, c.key);
+        fill(&mut self.tls_ca, c.ca);
+        Ok(self)
+    }
+
+    /// The `--server` URLs checked for empty entries, if given.
+    fn given_server(&self) -> Result<Option<String>> {
+        let Some(urls) = &self.server else {
+            return Ok(None);
+        };
+        if urls.split(',').any(|u| u.trim().is_empty()) {
+            return Err(CliError::msg(format!(
+                "invalid server URL {urls:?}: empty (give one or more URLs like \
+                 nats://127.0.0.1:4222, comma-separated)"
+            )));
+        }
+        Ok(Some(urls.clone()))
+    }
+
+    /// The `--server` URLs, or [`DEFAULT_URL`].
+    pub(crate) fn target(&self) -> Result<Target> {
+        Ok(Target {
+            urls: self
+                .given_server()?
+                .unwrap_or_else(|| DEFAULT_URL.to_string()),
+            _local: None,
+        })
+    }
+
+    /// The `--server` URLs; without them [`DEFAULT_URL`] when a server listens there, else a
+    /// local nats-server started for `command` (said on stderr).
     pub(crate) async fn target_or_local(&self, command: &str) -> Result<Target> {
-        if let Some(urls) = &self.server {
+        if let Some(urls) = self.given_server()? {
+            return Ok(Target { urls, _local: None });
+        }
+        if listening(DEFAULT_ADDR).await {
             return Ok(Target {
-                urls: urls.clone(),
+                urls: DEFAULT_URL.to_string(),
                 _local: None,
             });
         }
         let server = NatsServer::start().await.map_err(|e| {
-            CliError::from(e).context("no --server given and a local nats-server could not start")
+            CliError::from(e).context(format!(
+                "no --server given, nothing listens at {DEFAULT_URL}, and a local nats-server \
+                 could not start"
+            ))
         })?;
         let urls = server.url();
         eprintln!(
-            "natsc: no --server given: {command} started a local nats-server at {urls} \
-             (it stops when natsc exits)"
+            "natsc: no --server given and nothing at {DEFAULT_URL}: {command} started a local \
+             nats-server at {urls} (it stops when natsc exits)"
         );
         Ok(Target {
             urls,
@@ -283,6 +401,15 @@ impl ConnFlags {
             ConnectError::Server(ref s) if e.is_auth() => CliError::msg(format!(
                 "could not connect to {urls}: authorization failed ({s})"
             )),
+            // The library says NoServers when every server refused the TCP connection (R8).
+            ConnectError::NoServers => CliError::msg(format!(
+                "could not connect to {urls}: connection refused (no nats-server listens there{})",
+                if self.server.is_none() {
+                    "; start one with `natsc server run`, or give --server"
+                } else {
+                    ""
+                }
+            )),
             other => CliError::from(other).context(format!("could not connect to {urls}")),
         })
     }
@@ -294,7 +421,7 @@ impl ConnFlags {
     /// exits). Returns the client, its JetStream context and the URLs for error messages.
     pub(crate) async fn jetstream(&self) -> Result<(Client, nats_jetstream::Context, String)> {
         let options = self.options()?;
-        let target = self.target();
+        let target = self.target()?;
         let client = self.connect(options, &target.urls).await.map_err(|e| {
             if self.server.is_none() {
                 e.context("no --server given")

@@ -19,9 +19,26 @@ impl CliError {
 }
 
 impl<E: std::error::Error> From<E> for CliError {
+    /// The error and its whole chain of causes in one line, "outer: cause: root", each cause
+    /// added only when the text so far does not already say it.
     fn from(e: E) -> Self {
-        CliError(e.to_string())
+        CliError(chain(&e))
     }
+}
+
+/// `e` and its sources as one text, without repeating a cause its parent already printed.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !part.is_empty() && !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl fmt::Display for CliError {
@@ -50,5 +67,39 @@ pub(crate) fn js_error(e: nats_jetstream::Error, urls: &str) -> CliError {
             "JetStream is not enabled on {urls} (nothing answers $JS.API; start nats-server with -js)"
         )),
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error whose text may or may not repeat its cause.
+    #[derive(Debug)]
+    struct Wrap(&'static str, std::io::Error);
+
+    impl fmt::Display for Wrap {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(&self.0.replace("{0}", &self.1.to_string()))
+        }
+    }
+
+    impl std::error::Error for Wrap {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.1)
+        }
+    }
+
+    #[test]
+    fn the_whole_chain_in_one_line_without_repeats() {
+        let io = || std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(
+            CliError::from(Wrap("outer", io())).to_string(),
+            "outer: refused"
+        );
+        assert_eq!(
+            CliError::from(Wrap("repeats: {0}", io())).to_string(),
+            "repeats: refused"
+        );
     }
 }

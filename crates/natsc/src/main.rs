@@ -2,21 +2,30 @@
 //! request, reply, watch connection events, benchmark, manage JetStream streams and consumers,
 //! publish with acks, and a live fail-over demo (core NATS and JetStream).
 //!
-//! Layout: `conn.rs` maps the connection flags onto `ConnectOptions`; `cmd/` has one file per
-//! command (arguments, run, print); `util.rs` holds flag parsers and the body template.
+//! Layout: `conn.rs` maps the connection flags onto `ConnectOptions`; `context.rs` keeps the
+//! named connection profiles; `cmd/` has one file per command (arguments, run, print);
+//! `util.rs` holds flag parsers and the body template; `usage.rs` turns clap's errors into one
+//! line.
 
 mod cmd;
 mod conn;
+mod context;
 mod error;
+mod usage;
 mod util;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::error::ErrorKind;
 use clap::Parser;
+use tokio::sync::watch;
 
-/// A command-line client for NATS: pub, sub, req, reply, events, bench, JetStream (stream,
-/// consumer, js) and a live fail-over demo.
+/// How long a command may take to finish by itself after ctrl-c or SIGTERM before it is
+/// dropped (which still stops the nats-server processes it started and removes their files).
+const SIGNAL_GRACE: Duration = Duration::from_secs(3);
+
+/// A command-line client for NATS: pub, sub, req, reply, events, rtt, server, bench,
+/// JetStream (stream, consumer, js), named contexts and a live fail-over demo.
 #[derive(Parser)]
 #[command(
     name = "natsc",
@@ -47,9 +56,31 @@ async fn main() -> ExitCode {
 
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return usage_error(e),
+        Err(e) => return usage::exit(e),
     };
-    match cmd::run(cli.command, cli.conn, Box::pin(ctrl_c())).await {
+    // Signals are watched from the start, for every command: ctrl-c and SIGTERM both ask the
+    // command to stop; one that does not within SIGNAL_GRACE is dropped, so whatever it
+    // started (a local nats-server and its temp dir) is cleaned up either way.
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        signal().await;
+        let _ = tx.send(true);
+    });
+    let stop = {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let mut grace = rx;
+    let result = tokio::select! {
+        r = cmd::run(cli.command, cli.conn, Box::pin(stop)) => r,
+        () = async {
+            let _ = grace.wait_for(|s| *s).await;
+            tokio::time::sleep(SIGNAL_GRACE).await;
+        } => Err(error::CliError::msg("interrupted")),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("natsc: {e}");
@@ -58,30 +89,29 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Help and version go to stdout as clap prints them; a usage error is one line.
-fn usage_error(e: clap::Error) -> ExitCode {
-    match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            ExitCode::SUCCESS
+/// Resolves on ctrl-c (SIGINT) or SIGTERM; never when neither can be watched.
+async fn signal() {
+    let term = async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
         }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            ExitCode::from(2)
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    };
+    let int = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
         }
-        _ => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("natsc: {first} (see natsc --help)");
-            ExitCode::from(2)
-        }
-    }
-}
-
-/// Resolves on ctrl-c; never when the signal cannot be watched.
-async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        () = term => {}
+        () = int => {}
     }
 }

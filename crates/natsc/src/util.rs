@@ -41,6 +41,40 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Parses a count of at least 1: "-1" is a value error that says so (not an unknown flag:
+/// the flags using it allow a leading '-').
+pub(crate) fn parse_count(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    if t.starts_with('-') {
+        return Err(format!("{t} is negative: give a number of 1 or more"));
+    }
+    match t.parse::<u64>() {
+        Ok(0) => Err("0 is not allowed: give a number of 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{t:?} is not a number")),
+    }
+}
+
+/// Checks a queue group name before it goes to the server: not empty, no whitespace (the
+/// protocol separates fields with spaces), no wildcard.
+pub(crate) fn check_queue(queue: &str) -> Result<()> {
+    let why = if queue.is_empty() {
+        Some("it is empty")
+    } else if queue.chars().any(char::is_whitespace) {
+        Some("whitespace is not allowed in a queue group name")
+    } else if queue.contains(['*', '>']) {
+        Some("wildcards (* and >) are not allowed in a queue group name")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(CliError::msg(format!(
+            "invalid queue group {queue:?}: {why}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Parses a byte size: "1024", "64KiB", "8MiB", "1k", "1MB".
 pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
@@ -243,6 +277,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -274,6 +309,19 @@ mod tests {
         assert_eq!(human_duration(Duration::from_secs(5400)), "1h30m");
         assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
         assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
+    }
+
+    #[test]
+    fn counts_and_queues() {
+        assert_eq!(parse_count("3"), Ok(3));
+        assert!(parse_count("-1").unwrap_err().contains("negative"));
+        assert!(parse_count("0").is_err());
+        assert!(parse_count("x").is_err());
+        assert!(check_queue("workers").is_ok());
+        let e = check_queue("bad queue").unwrap_err().to_string();
+        assert!(e.contains("whitespace is not allowed"), "{e}");
+        assert!(check_queue("").is_err());
+        assert!(check_queue("a.>").is_err());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde_json::json;
 use super::Shutdown;
 use crate::conn::ConnFlags;
 use crate::error::{CliError, Result};
-use crate::util::parse_size;
+use crate::util::{parse_count, parse_size};
 
 /// A subscriber that has seen nothing for this long gives up (messages were dropped).
 const IDLE: Duration = Duration::from_secs(5);
@@ -57,12 +57,18 @@ pub(crate) struct BenchArgs {
     subject: String,
 
     /// Connections per measured role (publishers, subscribers, requesters)
-    #[arg(long, default_value_t = 1)]
-    clients: usize,
+    #[arg(long, default_value_t = 1, value_parser = parse_count, allow_negative_numbers = true)]
+    clients: u64,
 
     /// Messages in total (split across publishers or requesters)
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, value_parser = parse_count,
+          allow_negative_numbers = true)]
     msgs: u64,
+
+    /// Publish at this many messages per second in total (split across publishers) instead of
+    /// as fast as possible: latency measured below saturation, without the queueing of a flood
+    #[arg(long, value_name = "MSGS_PER_SEC")]
+    rate: Option<f64>,
 
     /// Payload size, e.g. 128, 1KiB (latency needs at least 8 bytes)
     #[arg(long, default_value = "128", value_parser = parse_size)]
@@ -131,13 +137,16 @@ impl Throughput {
 
 /// Runs the benchmark until done or `shutdown`.
 pub(crate) async fn run(args: BenchArgs, conn: &ConnFlags, shutdown: Shutdown) -> Result<()> {
-    if args.clients == 0 || args.msgs == 0 {
-        return Err(CliError::msg(
-            "--clients and --msgs must be greater than zero",
-        ));
-    }
     if args.clients > 1000 {
         return Err(CliError::msg("--clients is limited to 1000"));
+    }
+    if let Some(r) = args.rate {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(CliError::msg("--rate must be a positive number"));
+        }
+    }
+    if let Some(path) = &args.plot {
+        check_plot_path(path)?;
     }
     let _ = conn.options()?;
     let target = conn.target_or_local("bench").await?;
@@ -172,7 +181,11 @@ async fn measure(
     bars: &MultiProgress,
 ) -> Result<Measured> {
     let base = Instant::now();
-    let n = args.clients;
+    let n = args.clients as usize;
+    // Each publisher's pause between two messages, for --rate.
+    let period = args
+        .rate
+        .map(|r| Duration::from_secs_f64((n as f64 / r).min(3600.0)));
     let share = |i: usize| args.msgs / n as u64 + u64::from((i as u64) < args.msgs % n as u64);
     let connect = || async { conn.connect(conn.options()?, urls).await };
 
@@ -221,7 +234,7 @@ async fn measure(
             } else {
                 bar(bars, &format!("pub {i}"), msgs)
             };
-            tokio::spawn(publish(client, subject, msgs, size, base, bar))
+            tokio::spawn(publish(client, subject, msgs, size, base, period, bar))
         };
         senders.push(task);
     }
@@ -305,11 +318,16 @@ async fn publish(
     msgs: u64,
     size: usize,
     base: Instant,
+    period: Option<Duration>,
     bar: ProgressBar,
 ) -> Result<Run> {
     let mut latency = new_histogram();
+    let mut ticker = period.map(tokio::time::interval);
     let start = Instant::now();
     for _ in 0..msgs {
+        if let Some(t) = ticker.as_mut() {
+            t.tick().await;
+        }
         let payload = stamped(size, base);
         let t = Instant::now();
         client.publish(&subject, payload).await?;
@@ -481,7 +499,7 @@ fn report(
     }
     if let Some(r) = receive {
         println!("{}", r.line("subscribe"));
-        let expected = args.msgs * args.clients as u64;
+        let expected = args.msgs * args.clients;
         if r.msgs < expected {
             println!(
                 "  {:<10}{:>10} msgs never arrived (slow consumer or dropped)",
@@ -507,6 +525,47 @@ fn report(
         }
         let _ = write!(line, "  max {:.1}", us(latency.max()));
         println!("{line}");
+        println!("  {:<10}{}", "", latency_note(args));
+    }
+    Ok(())
+}
+
+/// What the latency line measures, said next to it.
+fn latency_note(args: &BenchArgs) -> String {
+    let what = match args.mode {
+        Mode::Pub => "the time one publish call takes to hand the message over (not delivery)",
+        Mode::Sub | Mode::Pubsub => "from the publish call to the subscriber's receipt",
+        Mode::Reqrep => "from sending a request to its reply (one request at a time)",
+    };
+    match (args.mode, args.rate) {
+        (Mode::Reqrep, _) => format!("({what})"),
+        (_, Some(r)) => format!("({what}, at {} msgs/s)", trim_float(r)),
+        (Mode::Pub, None) => format!("({what}, as fast as possible)"),
+        (_, None) => format!(
+            "({what}; published as fast as possible, so this is mostly time spent queued \
+             behind earlier messages: use --rate to measure below saturation)"
+        ),
+    }
+}
+
+/// `--plot` names a file in a directory that exists: checked before the benchmark runs.
+fn check_plot_path(path: &std::path::Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(CliError::msg(format!(
+            "--plot {}: is a directory; give a file name such as latency.svg",
+            path.display()
+        )));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(CliError::msg(format!(
+            "--plot {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
     }
     Ok(())
 }

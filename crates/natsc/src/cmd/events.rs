@@ -21,7 +21,7 @@ pub(crate) async fn run(_args: EventsArgs, conn: &ConnFlags, mut shutdown: Shutd
     let options = conn.options()?.event_callback(move |e: &Event| {
         let _ = tx.send((SystemTime::now(), e.clone()));
     });
-    let target = conn.target();
+    let target = conn.target()?;
     let client = conn.connect(options, &target.urls).await?;
     eprintln!(
         "natsc: watching the connection to {}; ctrl-c to stop",

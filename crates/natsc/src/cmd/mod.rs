@@ -10,6 +10,7 @@ use crate::error::Result;
 
 mod bench;
 mod consumer;
+mod context;
 mod demo;
 mod demo_js;
 mod events;
@@ -17,6 +18,8 @@ mod js;
 mod pub_;
 mod reply;
 mod req;
+mod rtt;
+mod server;
 mod service;
 mod stream;
 mod sub;
@@ -37,6 +40,14 @@ pub(crate) enum Command {
     Reply(reply::ReplyArgs),
     /// Connect and print every connection event with a timestamp until interrupted
     Events(events::EventsArgs),
+    /// Measure the round-trip time to the server
+    Rtt(rtt::RttArgs),
+    /// The connected server's INFO, a ping of every server, a local nats-server for
+    /// development: info, ping, run
+    Server(server::ServerArgs),
+    /// Named connection profiles: add, ls, select, rm, info
+    #[command(visible_alias = "ctx")]
+    Context(context::ContextArgs),
     /// Measure throughput and latency: pub, sub, pubsub or reqrep
     Bench(bench::BenchArgs),
     /// JetStream streams: add, info, ls, rm, purge, get
@@ -58,12 +69,20 @@ pub(crate) enum Command {
 
 /// Runs `command`; long-running commands stop when `shutdown` resolves.
 pub(crate) async fn run(command: Command, conn: ConnFlags, shutdown: Shutdown) -> Result<()> {
+    // Every command but `context` itself connects with the context's values filling the gaps.
+    let conn = match command {
+        Command::Context(_) => conn,
+        _ => conn.with_context()?,
+    };
     match command {
         Command::Pub(args) => pub_::run(args, &conn, shutdown).await,
         Command::Sub(args) => sub::run(args, &conn, shutdown).await,
         Command::Req(args) => req::run(args, &conn, shutdown).await,
         Command::Reply(args) => reply::run(args, &conn, shutdown).await,
         Command::Events(args) => events::run(args, &conn, shutdown).await,
+        Command::Rtt(args) => rtt::run(args, &conn, shutdown).await,
+        Command::Server(args) => server::run(args, &conn, shutdown).await,
+        Command::Context(args) => context::run(args, &conn).await,
         Command::Bench(args) => bench::run(args, &conn, shutdown).await,
         Command::Stream(args) => stream::run(args, &conn).await,
         Command::Consumer(args) => consumer::run(args, &conn).await,

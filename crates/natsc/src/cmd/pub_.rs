@@ -7,7 +7,9 @@ use clap::Args;
 use super::Shutdown;
 use crate::conn::ConnFlags;
 use crate::error::{CliError, Result};
-use crate::util::{body_or_stdin, expand_bytes, headers, parse_header};
+use crate::util::{
+    body_or_stdin, expand_bytes, headers, parse_count, parse_duration, parse_header,
+};
 
 /// Publish messages to a subject.
 #[derive(Args)]
@@ -20,8 +22,12 @@ pub(crate) struct PubArgs {
     body: Option<String>,
 
     /// Number of messages to publish
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = parse_count, allow_negative_numbers = true)]
     count: u64,
+
+    /// Pause between two messages, e.g. 100ms or 1s (as the nats CLI's --sleep)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "rate")]
+    sleep: Option<Duration>,
 
     /// Messages per second [default: as fast as possible]
     #[arg(long, value_name = "MSGS_PER_SEC")]
@@ -47,7 +53,7 @@ pub(crate) async fn run(args: PubArgs, conn: &ConnFlags, mut shutdown: Shutdown)
             return Err(CliError::msg("--rate must be a positive number"))
         }
         Some(r) => Some(Duration::from_secs_f64(1.0 / r)),
-        None => None,
+        None => args.sleep.filter(|d| !d.is_zero()),
     };
     let options = conn.options()?;
     let body = body_or_stdin(args.body.as_deref()).await?;

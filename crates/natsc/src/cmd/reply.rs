@@ -11,7 +11,7 @@ use tokio::io::AsyncWriteExt;
 use super::Shutdown;
 use crate::conn::ConnFlags;
 use crate::error::{CliError, Result};
-use crate::util::expand_bytes;
+use crate::util::{check_queue, expand_bytes, parse_count};
 
 /// Answer requests: echo them, reply BODY, or reply the output of a command.
 #[derive(Args)]
@@ -33,14 +33,17 @@ pub(crate) struct ReplyArgs {
     queue: Option<String>,
 
     /// Exit after answering this many requests
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
     count: Option<u64>,
 }
 
 /// Answers until `--count` requests, ctrl-c or the connection closes.
 pub(crate) async fn run(args: ReplyArgs, conn: &ConnFlags, mut shutdown: Shutdown) -> Result<()> {
+    if let Some(q) = &args.queue {
+        check_queue(q)?;
+    }
     let options = conn.options()?;
-    let target = conn.target();
+    let target = conn.target()?;
     let client = conn.connect(options, &target.urls).await?;
     let mut sub = match &args.queue {
         Some(q) => client.queue_subscribe(&args.subject, q).await,

@@ -36,7 +36,7 @@ pub(crate) async fn run(args: ReqArgs, conn: &ConnFlags, mut shutdown: Shutdown)
     if args.timeout.is_zero() {
         return Err(CliError::msg("--timeout must be greater than zero"));
     }
-    let target = conn.target();
+    let target = conn.target()?;
     let client = conn.connect(options, &target.urls).await?;
     let payload = expand_bytes(&body, 1);
     let request = async {

@@ -10,7 +10,7 @@ use nats_client::Message;
 use super::Shutdown;
 use crate::conn::ConnFlags;
 use crate::error::{CliError, Result};
-use crate::util::rfc3339;
+use crate::util::{check_queue, parse_count, rfc3339};
 
 /// Subscribe to a subject and print the messages.
 #[derive(Args)]
@@ -23,20 +23,23 @@ pub(crate) struct SubArgs {
     queue: Option<String>,
 
     /// Exit after this many messages
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count, allow_negative_numbers = true)]
     count: Option<u64>,
 
     /// One JSON object per message and line: subject, reply, headers, data, size, time
     #[arg(long)]
     json: bool,
 
-    /// Print only the payloads
-    #[arg(long, conflicts_with = "json")]
+    /// Print only the payloads, one per line
+    #[arg(long, short, conflicts_with = "json")]
     raw: bool,
 }
 
 /// Subscribes, prints until `--count` messages, ctrl-c or the connection closes.
 pub(crate) async fn run(args: SubArgs, conn: &ConnFlags, mut shutdown: Shutdown) -> Result<()> {
+    if let Some(q) = &args.queue {
+        check_queue(q)?;
+    }
     let options = conn.options()?;
     let target = conn.target_or_local("sub").await?;
     let client = conn.connect(options, &target.urls).await?;

@@ -63,7 +63,7 @@ struct Common {
 
 /// Runs one `service` subcommand.
 pub(crate) async fn run(args: ServiceArgs, conn: &ConnFlags) -> Result<()> {
-    let target = conn.target();
+    let target = conn.target()?;
     let client = conn.connect(conn.options()?, &target.urls).await?;
     let result = match args.command {
         ServiceCommand::Ls(a) => ls(&client, a).await,

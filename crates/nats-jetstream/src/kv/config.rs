@@ -38,7 +38,9 @@ pub struct Config {
     pub bucket: String,
     /// A description.
     pub description: Option<String>,
-    /// The largest value accepted, bytes; `-1` for no limit.
+    /// The largest write accepted, bytes; `-1` for no limit. The server counts a write's
+    /// headers too: this client's message id (~40 bytes) on every write, and the marker
+    /// headers on deletes and purges.
     pub max_value_size: i32,
     /// Revisions kept per key, 1..=64.
     pub history: i64,

@@ -16,7 +16,7 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 /// A command-line client for NATS: pub, sub, req, reply, events, bench, JetStream (stream,
-/// consumer, js) and a live fail-over demo.
+/// consumer, js), Key-Value (kv) and a live fail-over demo.
 #[derive(Parser)]
 #[command(
     name = "natsc",

@@ -50,7 +50,6 @@ const WATCH_HEARTBEAT: Duration = Duration::from_secs(2);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum WatchEvent {
     /// A revision of a watched key.
     Entry(Entry),

@@ -29,10 +29,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let r1 = store.put("db.url", "postgres://primary".into()).await?;
     let value = store.get("db.url").await?.ok_or("db.url has no value")?;
-    println!("put db.url at revision {r1}: {}", String::from_utf8_lossy(&value));
+    println!(
+        "put db.url at revision {r1}: {}",
+        String::from_utf8_lossy(&value)
+    );
 
     // Compare-and-set: only from the revision we read.
-    let r2 = store.update("db.url", "postgres://replica".into(), r1).await?;
+    let r2 = store
+        .update("db.url", "postgres://replica".into(), r1)
+        .await?;
     println!("update from revision {r1} -> revision {r2}");
     match store.update("db.url", "postgres://stale".into(), r1).await {
         Err(kv::Error::WrongLastRevision { current, .. }) => {

@@ -34,7 +34,9 @@ async fn expect(
     for i in from..=to {
         match next(watch).await? {
             WatchEvent::Entry(e)
-                if e.revision == i && e.key == format!("tick.{i}") && e.value == format!("tick-{i}") =>
+                if e.revision == i
+                    && e.key == format!("tick.{i}")
+                    && e.value == format!("tick-{i}") =>
             {
                 if i % 5 == 0 {
                     println!("  revision {i}: {} = {:?}", e.key, e.value);
@@ -86,7 +88,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     put(&store, 6, 10).await?;
     expect(&mut watch, 6, 10).await?;
 
-    println!("-- kill -9 the server, restart it on port {} --", server.port());
+    println!(
+        "-- kill -9 the server, restart it on port {} --",
+        server.port()
+    );
     server.kill();
     server.restart().await?;
     server.wait_for_jetstream().await?;

@@ -166,7 +166,10 @@ async fn j29_jetstream_chaos_soak() {
         kv_stats.watched.load(Ordering::Acquire),
     );
     let kv_errors = kv_stats.errors.lock().unwrap().clone();
-    assert!(kv_errors.is_empty(), "KV errors or watch violations: {kv_errors:?}");
+    assert!(
+        kv_errors.is_empty(),
+        "KV errors or watch violations: {kv_errors:?}"
+    );
     assert_eq!(
         kv_stats.watched.load(Ordering::Acquire),
         kv_stats.put.load(Ordering::Acquire),
@@ -220,10 +223,10 @@ impl KvLoad {
                 match item {
                     Ok(e) => {
                         if e.revision != last + 1 || e.key != format!("k.{}", e.revision) {
-                            s.errors
-                                .lock()
-                                .unwrap()
-                                .push(format!("watch: revision {} ({}) after {last}", e.revision, e.key));
+                            s.errors.lock().unwrap().push(format!(
+                                "watch: revision {} ({}) after {last}",
+                                e.revision, e.key
+                            ));
                         }
                         last = e.revision;
                         s.watched.fetch_add(1, Ordering::AcqRel);
@@ -274,10 +277,14 @@ impl KvLoad {
             .expect("the last KV put")
             .unwrap();
         let s = Arc::clone(&self.stats);
-        wait_until(Duration::from_secs(60), "the KV watch saw every revision", || {
-            s.watched.load(Ordering::Acquire) >= s.put.load(Ordering::Acquire)
-                || !s.errors.lock().unwrap().is_empty()
-        })
+        wait_until(
+            Duration::from_secs(60),
+            "the KV watch saw every revision",
+            || {
+                s.watched.load(Ordering::Acquire) >= s.put.load(Ordering::Acquire)
+                    || !s.errors.lock().unwrap().is_empty()
+            },
+        )
         .await;
         self.watcher.abort();
         self.stats

@@ -54,10 +54,23 @@ async fn kv_add_put_get_create_update_status_ls() {
     assert_eq!(config["allow_direct"], true);
     assert_eq!(config["discard"], "new");
 
-    assert_eq!(ok(&s(&["kv", "put", "cfg", "db.url", "postgres://a"])).await.trim(), "1");
-    assert_eq!(ok(&s(&["kv", "get", "cfg", "db.url", "--raw"])).await.trim(), "postgres://a");
+    assert_eq!(
+        ok(&s(&["kv", "put", "cfg", "db.url", "postgres://a"]))
+            .await
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        ok(&s(&["kv", "get", "cfg", "db.url", "--raw"]))
+            .await
+            .trim(),
+        "postgres://a"
+    );
     let plain = ok(&s(&["kv", "get", "cfg", "db.url"])).await;
-    assert!(plain.contains("cfg > db.url revision: 1") && plain.contains("postgres://a"), "{plain}");
+    assert!(
+        plain.contains("cfg > db.url revision: 1") && plain.contains("postgres://a"),
+        "{plain}"
+    );
     let entry = json(&s(&["kv", "get", "cfg", "db.url", "--json"])).await;
     assert_eq!(entry["revision"], 1);
     assert_eq!(entry["operation"], "PUT");
@@ -66,17 +79,32 @@ async fn kv_add_put_get_create_update_status_ls() {
     // create: refused on an existing key, fine on a new one.
     let out = output(&s(&["kv", "create", "cfg", "db.url", "x"])).await;
     assert_one_line_failure(&out, "exists (revision 1)");
-    assert_eq!(ok(&s(&["kv", "create", "cfg", "lock", "me"])).await.trim(), "2");
+    assert_eq!(
+        ok(&s(&["kv", "create", "cfg", "lock", "me"])).await.trim(),
+        "2"
+    );
 
     // update: compare-and-set on the revision.
     let out = output(&s(&["kv", "update", "cfg", "db.url", "postgres://b", "2"])).await;
     assert_one_line_failure(&out, "wrong last revision");
     assert_eq!(
-        ok(&s(&["kv", "update", "cfg", "db.url", "postgres://b", "1"])).await.trim(),
+        ok(&s(&["kv", "update", "cfg", "db.url", "postgres://b", "1"]))
+            .await
+            .trim(),
         "3"
     );
     assert_eq!(
-        ok(&s(&["kv", "get", "cfg", "db.url", "--revision", "1", "--raw"])).await.trim(),
+        ok(&s(&[
+            "kv",
+            "get",
+            "cfg",
+            "db.url",
+            "--revision",
+            "1",
+            "--raw"
+        ]))
+        .await
+        .trim(),
         "postgres://a"
     );
 
@@ -93,7 +121,10 @@ async fn kv_add_put_get_create_update_status_ls() {
     let names = json(&s(&["kv", "ls", "--json"])).await;
     assert_eq!(names, serde_json::json!(["cfg", "other"]));
     let table = ok(&s(&["kv", "ls"])).await;
-    assert!(table.contains("cfg") && table.contains("memory") && table.contains("1h"), "{table}");
+    assert!(
+        table.contains("cfg") && table.contains("memory") && table.contains("1h"),
+        "{table}"
+    );
     assert_eq!(ok(&s(&["kv", "ls", "--names"])).await, "cfg\nother\n");
 }
 
@@ -102,7 +133,16 @@ async fn kv_del_purge_history_keys() {
     let server = NatsServer::start_jetstream().await.unwrap();
     let url = server.url();
     let s = |rest: &[&str]| with_server(&url, rest);
-    ok(&s(&["kv", "add", "app", "--history", "10", "--storage", "memory"])).await;
+    ok(&s(&[
+        "kv",
+        "add",
+        "app",
+        "--history",
+        "10",
+        "--storage",
+        "memory",
+    ]))
+    .await;
     for (k, v) in [("a.1", "x"), ("a.1", "y"), ("a.2", "z"), ("b", "w")] {
         ok(&s(&["kv", "put", "app", k, v])).await;
     }
@@ -113,7 +153,10 @@ async fn kv_del_purge_history_keys() {
     let out = output(&s(&["kv", "del", "app", "a.1"])).await;
     assert_one_line_failure(&out, "needs --force");
     let del = ok(&s(&["kv", "del", "app", "a.1", "-f"])).await;
-    assert!(del.contains("Deleted key a.1") && del.contains("revision 5"), "{del}");
+    assert!(
+        del.contains("Deleted key a.1") && del.contains("revision 5"),
+        "{del}"
+    );
     let out = output(&s(&["kv", "get", "app", "a.1"])).await;
     assert_one_line_failure(&out, "key not found (deleted at revision 5)");
     assert_eq!(ok(&s(&["kv", "keys", "app"])).await, "a.2\nb\n");
@@ -123,7 +166,10 @@ async fn kv_del_purge_history_keys() {
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            (v["operation"].as_str().unwrap().into(), v["value"].as_str().unwrap().into())
+            (
+                v["operation"].as_str().unwrap().into(),
+                v["value"].as_str().unwrap().into(),
+            )
         })
         .collect();
     assert_eq!(
@@ -135,19 +181,31 @@ async fn kv_del_purge_history_keys() {
         ]
     );
     let table = ok(&s(&["kv", "history", "app", "a.1"])).await;
-    assert!(table.contains("revision") && table.contains("DEL"), "{table}");
+    assert!(
+        table.contains("revision") && table.contains("DEL"),
+        "{table}"
+    );
 
     let out = output(&s(&["kv", "purge", "app", "a.2"])).await;
     assert_one_line_failure(&out, "needs --force");
-    assert!(ok(&s(&["kv", "purge", "app", "a.2", "-f"])).await.contains("Purged key a.2"));
+    assert!(ok(&s(&["kv", "purge", "app", "a.2", "-f"]))
+        .await
+        .contains("Purged key a.2"));
     let lines = ok(&s(&["kv", "history", "app", "a.2", "--json"])).await;
-    assert_eq!(lines.lines().count(), 1, "a purge leaves only its marker: {lines}");
+    assert_eq!(
+        lines.lines().count(),
+        1,
+        "a purge leaves only its marker: {lines}"
+    );
     let out = output(&s(&["kv", "history", "app", "never"])).await;
     assert_one_line_failure(&out, "key not found");
     assert_eq!(ok(&s(&["kv", "keys", "app"])).await, "b\n");
     let out = output(&s(&["kv", "keys", "app", "a.>"])).await;
     assert!(out.status.success());
-    assert!(common::text(&out.stderr).contains("no keys found"), "{out:?}");
+    assert!(
+        common::text(&out.stderr).contains("no keys found"),
+        "{out:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -157,7 +215,14 @@ async fn kv_watch_prints_current_values_then_changes() {
     let s = |rest: &[&str]| with_server(&url, rest);
     ok(&s(&["kv", "add", "w", "--storage", "memory"])).await;
     ok(&s(&["kv", "put", "w", "a", "1"])).await;
-    let watch = background(&s(&["kv", "watch", "w", "--count", "3"]).iter().map(String::as_str).collect::<Vec<_>>(), "watching").await;
+    let watch = background(
+        &s(&["kv", "watch", "w", "--count", "3"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        "watching",
+    )
+    .await;
     ok(&s(&["kv", "put", "w", "b", "2"])).await;
     ok(&s(&["kv", "del", "w", "a", "-f"])).await;
     let got = finish(watch).await;
@@ -169,17 +234,29 @@ async fn kv_watch_prints_current_values_then_changes() {
 
     // JSON, only updates.
     let watch = background(
-        &s(&["kv", "watch", "w", "b", "--updates-only", "--json", "--count", "1"])
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
+        &s(&[
+            "kv",
+            "watch",
+            "w",
+            "b",
+            "--updates-only",
+            "--json",
+            "--count",
+            "1",
+        ])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
         "watching",
     )
     .await;
     ok(&s(&["kv", "put", "w", "b", "3"])).await;
     let got = finish(watch).await;
     let v: serde_json::Value = serde_json::from_str(got.trim()).unwrap();
-    assert_eq!((v["key"].as_str(), v["value"].as_str()), (Some("b"), Some("3")));
+    assert_eq!(
+        (v["key"].as_str(), v["value"].as_str()),
+        (Some("b"), Some("3"))
+    );
     let out = output(&s(&["kv", "watch", "w", "a..b"])).await;
     assert_one_line_failure(&out, "invalid key filter");
 }
@@ -187,7 +264,11 @@ async fn kv_watch_prints_current_values_then_changes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn kv_rm_and_bad_input_are_one_line() {
     let plain = NatsServer::start().await.unwrap();
-    for args in [&["kv", "ls"][..], &["kv", "get", "b", "k"], &["kv", "add", "b"]] {
+    for args in [
+        &["kv", "ls"][..],
+        &["kv", "get", "b", "k"],
+        &["kv", "add", "b"],
+    ] {
         let out = output(&with_server(&plain.url(), args)).await;
         assert_one_line_failure(&out, "JetStream is not enabled");
     }
@@ -198,7 +279,9 @@ async fn kv_rm_and_bad_input_are_one_line() {
     ok(&s(&["kv", "add", "gone", "--storage", "memory"])).await;
     let out = output(&s(&["kv", "rm", "gone"])).await;
     assert_one_line_failure(&out, "needs --force");
-    assert!(ok(&s(&["kv", "rm", "gone", "-f"])).await.contains("was deleted"));
+    assert!(ok(&s(&["kv", "rm", "gone", "-f"]))
+        .await
+        .contains("was deleted"));
     let out = output(&s(&["kv", "status", "gone"])).await;
     assert_one_line_failure(&out, "bucket \"gone\" not found");
     let out = output(&s(&["kv", "rm", "gone", "-f"])).await;

@@ -112,18 +112,17 @@ impl Config {
             return Err(Error::InvalidHistory(self.history));
         }
         if self.num_replicas == 0 {
-            return Err(Error::InvalidConfig("num_replicas must be at least 1".into()));
+            return Err(Error::InvalidConfig(
+                "num_replicas must be at least 1".into(),
+            ));
         }
         if self.max_value_size == 0 || self.max_value_size < -1 {
             return Err(Error::InvalidConfig(
                 "max_value_size must be positive, or -1 for no limit".into(),
             ));
         }
-        let needs_modern = |what: &str| {
-            Err(Error::InvalidConfig(format!(
-                "{what} needs a 2.10+ server"
-            )))
-        };
+        let needs_modern =
+            |what: &str| Err(Error::InvalidConfig(format!("{what} needs a 2.10+ server")));
         if self.compression && !modern {
             return needs_modern("compression");
         }
@@ -345,7 +344,10 @@ mod tests {
             }
             .to_stream_config(false)
             .unwrap_err();
-            assert!(matches!(e, Error::InvalidHistory(h) if h == history), "{e:?}");
+            assert!(
+                matches!(e, Error::InvalidHistory(h) if h == history),
+                "{e:?}"
+            );
         }
         assert!(Config {
             history: 64,

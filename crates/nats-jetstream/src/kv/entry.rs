@@ -149,6 +149,9 @@ mod tests {
             Operation::from_headers(Some(&with("PURGE"))),
             Operation::Purge
         );
-        assert_eq!(Operation::from_headers(Some(&with("other"))), Operation::Put);
+        assert_eq!(
+            Operation::from_headers(Some(&with("other"))),
+            Operation::Put
+        );
     }
 }

@@ -98,7 +98,12 @@ impl Error {
     }
 
     /// Maps a failed write of `key` that expected revision `expected`.
-    pub(crate) fn publish(bucket: &str, key: &str, expected: Option<u64>, e: PublishError) -> Error {
+    pub(crate) fn publish(
+        bucket: &str,
+        key: &str,
+        expected: Option<u64>,
+        e: PublishError,
+    ) -> Error {
         match (&e, expected) {
             (PublishError::Api(a), Some(expected))
                 if a.err_code == ErrorCode::WRONG_LAST_SEQUENCE =>
@@ -178,7 +183,11 @@ mod tests {
 
     #[test]
     fn stream_not_found_is_bucket_not_found() {
-        let e = JsError::Api(ApiError::new(404, ErrorCode::STREAM_NOT_FOUND, "stream not found"));
+        let e = JsError::Api(ApiError::new(
+            404,
+            ErrorCode::STREAM_NOT_FOUND,
+            "stream not found",
+        ));
         assert!(matches!(Error::api("cfg", e), Error::BucketNotFound(b) if b == "cfg"));
         assert_eq!(
             Error::BucketNotFound("x".into()).err_code(),

@@ -118,7 +118,10 @@ fn check_tokens(what: &'static str, text: &str, wildcards: bool) -> Result<(), N
                 }
             }
             _ => {
-                if let Some(c) = token.chars().find(|&c| !c.is_ascii() || !is_key_byte(c as u8)) {
+                if let Some(c) = token
+                    .chars()
+                    .find(|&c| !c.is_ascii() || !is_key_byte(c as u8))
+                {
                     let allowed = if wildcards {
                         "letters, digits, '-', '/', '_', '=', '.', and '*' or '>' as a token"
                     } else {

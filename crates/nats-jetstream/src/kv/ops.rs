@@ -90,12 +90,10 @@ impl Store {
                 Err(direct_status_error(status, reply.description()))
             };
         }
-        Ok(
-            match Operation::from_headers(reply.headers.as_ref()) {
-                Operation::Put => Some(reply.payload),
-                Operation::Delete | Operation::Purge => None,
-            },
-        )
+        Ok(match Operation::from_headers(reply.headers.as_ref()) {
+            Operation::Put => Some(reply.payload),
+            Operation::Delete | Operation::Purge => None,
+        })
     }
 
     /// The latest revision of `key` with its metadata (J22), or `None` when the key was
@@ -387,7 +385,12 @@ impl Store {
     }
 
     /// Publishes `publish` to `key` and returns the revision.
-    async fn write(&self, key: &str, publish: Publish, expected: Option<u64>) -> Result<u64, Error> {
+    async fn write(
+        &self,
+        key: &str,
+        publish: Publish,
+        expected: Option<u64>,
+    ) -> Result<u64, Error> {
         let subject = concat(&self.put_prefix, key);
         let ack = async { self.context.send_publish(&subject, publish).await?.await }
             .await
@@ -400,7 +403,12 @@ impl Store {
     /// Its message id is ours, so a refusal caused by our own earlier attempt (its ack was
     /// lost in a fail-over, and the re-send was checked before it was deduplicated) is
     /// recognised: the key's latest message carries our id, and that is our revision.
-    async fn write_expecting(&self, key: &str, publish: Publish, expected: u64) -> Result<u64, Error> {
+    async fn write_expecting(
+        &self,
+        key: &str,
+        publish: Publish,
+        expected: u64,
+    ) -> Result<u64, Error> {
         let id = unique_id(self.context.client());
         let publish = publish
             .message_id(&id)

@@ -166,8 +166,11 @@ impl Store {
         &self,
         filters: impl IntoIterator<Item = impl AsRef<str>>,
     ) -> Result<Keys, Error> {
-        let filters = Plan::validated(filters.into_iter().map(|f| f.as_ref().to_owned()).collect())?;
-        let scan = self.scan(filters, DeliverPolicy::LastPerSubject, true).await?;
+        let filters =
+            Plan::validated(filters.into_iter().map(|f| f.as_ref().to_owned()).collect())?;
+        let scan = self
+            .scan(filters, DeliverPolicy::LastPerSubject, true)
+            .await?;
         let mut seen = HashSet::new();
         let keys = scan.filter_map(move |item| {
             let out = match item {
@@ -253,7 +256,9 @@ impl Store {
                     }
                     let msg = match reader.messages.next().await {
                         Some(Ok(msg)) => msg,
-                        Some(Err(e)) => return Some((Err(Error::Consume(e)), (store, reader, true))),
+                        Some(Err(e)) => {
+                            return Some((Err(Error::Consume(e)), (store, reader, true)))
+                        }
                         None => return None,
                     };
                     match store.delivered_entry(msg, reader.local_filters.as_deref()) {

@@ -43,7 +43,13 @@ async fn keys_of(store: &kv::Store, filters: &[&str]) -> BTreeSet<String> {
 
 async fn history_of(store: &kv::Store, key: &str) -> Vec<(Operation, String)> {
     let entries: Vec<kv::Entry> = within("the history", async {
-        store.history(key).await.unwrap().try_collect().await.unwrap()
+        store
+            .history(key)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap()
     })
     .await;
     entries
@@ -165,7 +171,10 @@ async fn j20_j21_bad_bucket_names_history_and_keys_are_typed_errors() {
             })
             .await
             .unwrap_err();
-        assert!(matches!(&e, kv::Error::InvalidBucket(n) if n.what == "bucket"), "{bad:?}: {e:?}");
+        assert!(
+            matches!(&e, kv::Error::InvalidBucket(n) if n.what == "bucket"),
+            "{bad:?}: {e:?}"
+        );
         assert!(matches!(
             js.get_key_value(bad).await,
             Err(kv::Error::InvalidBucket(_))
@@ -184,7 +193,10 @@ async fn j20_j21_bad_bucket_names_history_and_keys_are_typed_errors() {
             })
             .await
             .unwrap_err();
-        assert!(matches!(e, kv::Error::InvalidHistory(h) if h == history), "{e:?}");
+        assert!(
+            matches!(e, kv::Error::InvalidHistory(h) if h == history),
+            "{e:?}"
+        );
     }
     let max = bucket(&js, "h", 64).await;
     assert_eq!(max.status().await.unwrap().history(), 64);
@@ -195,14 +207,17 @@ async fn j20_j21_bad_bucket_names_history_and_keys_are_typed_errors() {
 
     let store = bucket(&js, "keys", 1).await;
     for bad in ["", ".a", "a.", "a..b", "a b", "a*", "a.>", "ä", "a$b"] {
-        let is_key_error = |r: Result<(), kv::Error>| {
-            matches!(r, Err(kv::Error::InvalidKey(n)) if n.what == "key")
-        };
-        assert!(is_key_error(store.put(bad, "x".into()).await.map(drop)), "{bad:?}");
+        let is_key_error = |r: Result<(), kv::Error>| matches!(r, Err(kv::Error::InvalidKey(n)) if n.what == "key");
+        assert!(
+            is_key_error(store.put(bad, "x".into()).await.map(drop)),
+            "{bad:?}"
+        );
         assert!(is_key_error(store.get(bad).await.map(drop)), "{bad:?}");
         assert!(is_key_error(store.entry(bad).await.map(drop)), "{bad:?}");
         assert!(is_key_error(store.create(bad, "x".into()).await.map(drop)));
-        assert!(is_key_error(store.update(bad, "x".into(), 1).await.map(drop)));
+        assert!(is_key_error(
+            store.update(bad, "x".into(), 1).await.map(drop)
+        ));
         assert!(is_key_error(store.delete(bad).await.map(drop)));
         assert!(is_key_error(store.purge(bad).await.map(drop)));
     }
@@ -239,14 +254,23 @@ async fn j22_put_get_entry_create_update_cas_delete() {
     );
     let e = store.entry("db.url").await.unwrap().unwrap();
     assert_eq!(
-        (e.bucket.as_str(), e.key.as_str(), e.revision, e.operation, e.delta),
+        (
+            e.bucket.as_str(),
+            e.key.as_str(),
+            e.revision,
+            e.operation,
+            e.delta
+        ),
         ("ent", "db.url", r1, Operation::Put, 0)
     );
     assert_eq!(e.value, "postgres://a");
     assert!(e.created > before && e.created < SystemTime::now() + Duration::from_secs(5));
 
     // Compare-and-set.
-    let r2 = store.update("db.url", "postgres://b".into(), r1).await.unwrap();
+    let r2 = store
+        .update("db.url", "postgres://b".into(), r1)
+        .await
+        .unwrap();
     assert_eq!(r2, 2);
     match store.update("db.url", "postgres://c".into(), r1).await {
         Err(kv::Error::WrongLastRevision {
@@ -309,14 +333,24 @@ async fn j22_put_get_entry_create_update_cas_delete() {
         store.purge_expect_revision("lock", Some(c2)).await,
         Err(kv::Error::WrongLastRevision { .. })
     ));
-    let d2 = store.delete_expect_revision("lock", Some(c3)).await.unwrap();
+    let d2 = store
+        .delete_expect_revision("lock", Some(c3))
+        .await
+        .unwrap();
     assert_eq!(store.entry("lock").await.unwrap().unwrap().revision, d2);
 
     // An older revision by number; another key's revision is not this key's.
-    let old = store.entry_for_revision("db.url", r1).await.unwrap().unwrap();
+    let old = store
+        .entry_for_revision("db.url", r1)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(old.value, "postgres://a");
     assert_eq!(store.entry_for_revision("db.url", c1).await.unwrap(), None);
-    assert_eq!(store.entry_for_revision("db.url", 9999).await.unwrap(), None);
+    assert_eq!(
+        store.entry_for_revision("db.url", 9999).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -337,7 +371,10 @@ async fn j22_history_purge_and_purge_deletes() {
             (Operation::Delete, String::new()),
         ]
     );
-    assert!(history_of(&store, "none").await.is_empty(), "an empty history ends");
+    assert!(
+        history_of(&store, "none").await.is_empty(),
+        "an empty history ends"
+    );
 
     // A purge replaces every earlier revision (roll-up).
     store.put("a", "4".into()).await.unwrap();
@@ -370,7 +407,11 @@ async fn j22_history_purge_and_purge_deletes() {
     assert!(history_of(&store, "a").await.is_empty());
     assert!(history_of(&store, "b").await.is_empty());
     assert_eq!(store.entry("b").await.unwrap(), None);
-    assert_eq!(store.status().await.unwrap().values(), 1, "only `other` is left");
+    assert_eq!(
+        store.status().await.unwrap().values(),
+        1,
+        "only `other` is left"
+    );
     assert_eq!(store.purge_deletes(Duration::ZERO).await.unwrap(), 0);
     // A key can be created again after its markers are gone.
     store.create("b", "again".into()).await.unwrap();
@@ -386,7 +427,10 @@ async fn j22_history_purge_and_purge_deletes() {
 async fn j22_keys_with_and_without_filters() {
     let (_server, js) = js_server().await;
     let store = bucket(&js, "ks", 3).await;
-    assert!(keys_of(&store, &[]).await.is_empty(), "an empty bucket ends at once");
+    assert!(
+        keys_of(&store, &[]).await.is_empty(),
+        "an empty bucket ends at once"
+    );
     for key in ["a.1", "a.2", "b.1", "c"] {
         store.put(key, "v".into()).await.unwrap();
         store.put(key, "w".into()).await.unwrap();
@@ -399,10 +443,7 @@ async fn j22_keys_with_and_without_filters() {
     assert_eq!(keys_of(&store, &["b.>"]).await, set(&["b.1"]));
     assert_eq!(keys_of(&store, &["c"]).await, set(&[]));
     // Several filters (filtered here on a 2.9 server, by the server on 2.10+).
-    assert_eq!(
-        keys_of(&store, &["a.2", "b.*"]).await,
-        set(&["a.2", "b.1"])
-    );
+    assert_eq!(keys_of(&store, &["a.2", "b.*"]).await, set(&["a.2", "b.1"]));
     // The consumers of the finished reads are deleted.
     within("the key scans' consumers deleted", async {
         loop {
@@ -432,7 +473,10 @@ async fn j22_direct_get_on_and_off_read_the_same() {
             })
             .await
             .unwrap();
-        assert_eq!(store.stream().cached_info().config.allow_direct, allow_direct);
+        assert_eq!(
+            store.stream().cached_info().config.allow_direct,
+            allow_direct
+        );
         // The same through a handle bound later.
         let bound = js.get_key_value(name).await.unwrap();
         for s in [&store, &bound] {
@@ -453,6 +497,9 @@ async fn j22_direct_get_on_and_off_read_the_same() {
         // A value above max_value_size is refused by the stream.
         let e = store.put("big", vec![b'x'; 1024].into()).await.unwrap_err();
         assert!(matches!(e, kv::Error::Publish(_)), "{e:?}");
-        assert_eq!(e.err_code(), Some(nats_jetstream::ErrorCode::MESSAGE_TOO_LARGE));
+        assert_eq!(
+            e.err_code(),
+            Some(nats_jetstream::ErrorCode::MESSAGE_TOO_LARGE)
+        );
     }
 }

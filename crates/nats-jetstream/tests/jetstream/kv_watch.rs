@@ -42,7 +42,10 @@ async fn j23_initial_values_then_in_sync_then_live_updates() {
     store.put("b", "1".into()).await.unwrap();
     store.put("c", "1".into()).await.unwrap();
     store.delete("c").await.unwrap();
-    assert_eq!(events(&mut empty, 5).await, ["a=1", "a=2", "b=1", "c=1", "c:DEL"]);
+    assert_eq!(
+        events(&mut empty, 5).await,
+        ["a=1", "a=2", "b=1", "c=1", "c:DEL"]
+    );
 
     // The latest revision of each key, in revision order, then the marker.
     let mut watch = store.watch_all().await.unwrap();
@@ -56,7 +59,10 @@ async fn j23_initial_values_then_in_sync_then_live_updates() {
     // The Stream of entries: seen_current from the last initial value on.
     let mut entries = store.watch("b").await.unwrap();
     let first = within("an entry", entries.next()).await.unwrap().unwrap();
-    assert_eq!((first.key.as_str(), first.seen_current, first.delta), ("b", true, 0));
+    assert_eq!(
+        (first.key.as_str(), first.seen_current, first.delta),
+        ("b", true, 0)
+    );
     assert_eq!(first.bucket, "w");
     assert!(entries.in_sync());
     let r = store.put("b", "2".into()).await.unwrap();
@@ -75,7 +81,10 @@ async fn j23_watch_options_history_updates_only_ignore_deletes_from_revision_fil
     store.delete("x.a").await.unwrap();
 
     let mut history = store.watch_with_history("x.a").await.unwrap();
-    assert_eq!(events(&mut history, 4).await, ["x.a=1", "x.a=2", "x.a:DEL", "SYNC"]);
+    assert_eq!(
+        events(&mut history, 4).await,
+        ["x.a=1", "x.a=2", "x.a:DEL", "SYNC"]
+    );
 
     let mut updates = store.watcher().updates_only().await.unwrap();
     assert!(updates.in_sync());
@@ -83,7 +92,12 @@ async fn j23_watch_options_history_updates_only_ignore_deletes_from_revision_fil
     store.put("z", "new".into()).await.unwrap();
     assert_eq!(event(&mut updates).await, "z=new");
 
-    let mut live = store.watcher().ignore_deletes().include_history().await.unwrap();
+    let mut live = store
+        .watcher()
+        .ignore_deletes()
+        .include_history()
+        .await
+        .unwrap();
     assert_eq!(
         events(&mut live, 5).await,
         ["x.a=1", "x.a=2", "y.b=1", "z=new", "SYNC"]
@@ -116,7 +130,9 @@ async fn j23_watch_options_history_updates_only_ignore_deletes_from_revision_fil
     assert!(
         matches!(
             end,
-            Some(Err(kv::Error::Consume(nats_jetstream::ConsumeError::StreamDeleted)))
+            Some(Err(kv::Error::Consume(
+                nats_jetstream::ConsumeError::StreamDeleted
+            )))
         ),
         "{end:?}"
     );

@@ -406,7 +406,10 @@ async fn remove(a: KeyArgs, cx: &Cx, purge: bool) -> Result<()> {
     let context = || format!("kv {verb} {} {}", a.bucket, a.key);
     kv::validate_key(&a.key).map_err(|e| CliError::from(e).context(context()))?;
     let question = if purge {
-        format!("Really purge every revision of key {} in bucket {}", a.key, a.bucket)
+        format!(
+            "Really purge every revision of key {} in bucket {}",
+            a.key, a.bucket
+        )
     } else {
         format!("Really delete key {} in bucket {}", a.key, a.bucket)
     };
@@ -656,7 +659,9 @@ fn print_status(s: &kv::Status) {
     if let Some(cl) = &s.info.cluster {
         rows.push((
             "cluster leader",
-            cl.leader.clone().unwrap_or_else(|| "none (electing)".into()),
+            cl.leader
+                .clone()
+                .unwrap_or_else(|| "none (electing)".into()),
         ));
     }
     section("Configuration and state", &rows);

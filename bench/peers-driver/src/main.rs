@@ -6,11 +6,13 @@
 //! nats-client-peers --workload js-pub --url nats://127.0.0.1:PORT --n N --size S
 //! nats-client-peers --workload js-pub-async|js-consume --url URL --n N --size S --window W
 //! nats-client-peers --workload js-failover --urls U1,U2,U3 --pids n1=PID1,n2=PID2,n3=PID3 --trial T
+//! nats-client-peers --workload kv-put|kv-get --url nats://127.0.0.1:PORT --n N --size S
 //! ```
 //!
 //! Prints exactly one JSON object on stdout; diagnostics go to stderr.
 
 mod js;
+mod kv;
 mod reconnect;
 mod workloads;
 
@@ -142,6 +144,8 @@ async fn run(args: &Args) -> Res<Map<String, Value>> {
         "js-pub-async" => js::js_pub_async(&url, n, size, args).await,
         "js-consume" => js::js_consume(&url, n, size, args).await,
         "js-failover" => js::js_failover(args).await,
+        "kv-put" => kv::kv_put(&url, n, size).await,
+        "kv-get" => kv::kv_get(&url, n, size).await,
         other => Err(format!("unsupported workload {other}").into()),
     }
 }

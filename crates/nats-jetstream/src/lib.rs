@@ -1,14 +1,16 @@
 //! # nats-jetstream
 //!
-//! JetStream for [`nats_client`]: streams, publishing with acks, pull and ordered consumers.
-//! A layer on nats-client's public API (request, publish with headers, subscribe, events),
-//! like nats.go's `jetstream` package. Key-Value and Object Store are not part of it (yet).
+//! JetStream for [`nats_client`]: streams, publishing with acks, pull and ordered consumers,
+//! and the Key-Value store. A layer on nats-client's public API (request, publish with
+//! headers, subscribe, events), like nats.go's `jetstream` package.
 //!
 //! What it adds to the reference clients (`spec/jetstream-behaviour.md`, marked **ours**):
 //! a publish is re-sent with the same message id until it is acked, so the application sees
 //! one ack per message and no error while a stream leader is killed (J9); a consumer whose
 //! consumer or stream is gone ends its stream with a typed error instead of yielding errors
-//! forever (J15, J19); ordered-consumer resets delete the old consumer (J19).
+//! forever (J15, J19); ordered-consumer resets delete the old consumer (J19); a Key-Value
+//! watch resumes after a reconnect, a server restart or a leader change from the last
+//! revision it delivered, without a gap or a duplicate (J24).
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
@@ -53,6 +55,10 @@
 //!   (`ordered.rs`), the config (`config.rs`), the status-message state machine
 //!   (`status.rs`) (J11–J19).
 //! - `message`: [`Message`], [`AckKind`], metadata from the ack subject (J16–J17).
+//! - `kv`: the Key-Value store (J20–J24): [`kv::Config`] and [`kv::Status`] (`config.rs`),
+//!   bucket management on [`Context`] and [`kv::Store`] (`mod.rs`), key rules (`keys.rs`),
+//!   [`kv::Entry`] (`entry.rs`), reads and writes (`ops.rs`), keys and history (`scan.rs`),
+//!   watches on the ordered consumer (`watch.rs`), [`kv::Error`] (`error.rs`).
 //! - `retry`: back-off and retry-window policies, pure functions of (attempt, now).
 //! - `paged`: [`Paged`], the paged API lists.
 //! - `wire`: nanosecond durations, base64, RFC 3339, name validation (J3).
@@ -68,6 +74,7 @@
 pub mod consumer;
 mod context;
 mod error;
+pub mod kv;
 pub mod message;
 mod paged;
 mod publish;

@@ -25,7 +25,8 @@ use tokio::sync::watch;
 const SIGNAL_GRACE: Duration = Duration::from_secs(3);
 
 /// A command-line client for NATS: pub, sub, req, reply, events, rtt, server, bench,
-/// JetStream (stream, consumer, js), named contexts and a live fail-over demo.
+/// JetStream (stream, consumer, js), Key-Value (kv), Object Store (object), services,
+/// named contexts and a live fail-over demo.
 #[derive(Parser)]
 #[command(
     name = "natsc",

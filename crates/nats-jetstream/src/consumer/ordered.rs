@@ -144,6 +144,13 @@ impl OrderedConsumer {
     /// # Ok(()) }
     /// ```
     pub async fn messages(&self) -> Result<Messages, Error> {
+        Ok(self.messages_with_pending().await?.0)
+    }
+
+    /// [`messages`](OrderedConsumer::messages), and how many messages the first consumer had
+    /// pending when it was created (the Key-Value watch and keys know from it whether there
+    /// are initial values at all).
+    pub(crate) async fn messages_with_pending(&self) -> Result<(Messages, u64), Error> {
         let client = self.context.client();
         // Unique per ordered stream: the inbox's random token.
         let prefix = client
@@ -178,9 +185,10 @@ impl OrderedConsumer {
             self.plan,
         )
         .await?;
+        let pending = info.num_pending;
         ordered.current = Some(info.name);
         ordered.engine = Some(engine);
-        Ok(Messages::new(ordered))
+        Ok((Messages::new(ordered), pending))
     }
 }
 

@@ -8,6 +8,9 @@ mod util;
 
 mod api;
 mod failover;
+mod kv;
+mod kv_resume;
+mod kv_watch;
 mod messages;
 mod ordered;
 mod publish;

@@ -15,6 +15,7 @@ mod demo;
 mod demo_js;
 mod events;
 mod js;
+mod kv;
 mod pub_;
 mod reply;
 mod req;
@@ -61,6 +62,9 @@ pub(crate) enum Command {
     /// NATS services ($SRV discovery): ls, info, stats
     #[command(visible_alias = "micro")]
     Service(service::ServiceArgs),
+    /// Key-Value store: add, put, get, create, update, del, purge, history, keys, watch, ls,
+    /// rm, status
+    Kv(kv::KvArgs),
     /// Live fail-over demo: a local 3-node cluster, nodes killed and restarted under a
     /// publisher and a subscriber, every connection event printed; then the same under
     /// JetStream (R3 stream, acked publishes, a durable consumer): at-most-once vs exactly once
@@ -88,6 +92,7 @@ pub(crate) async fn run(command: Command, conn: ConnFlags, shutdown: Shutdown) -
         Command::Consumer(args) => consumer::run(args, &conn).await,
         Command::Js(args) => js::run(args, &conn).await,
         Command::Service(args) => service::run(args, &conn).await,
+        Command::Kv(args) => kv::run(args, &conn, shutdown).await,
         Command::Demo(args) => demo::run(args, &conn, shutdown).await,
     }
 }

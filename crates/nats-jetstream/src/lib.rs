@@ -1,8 +1,8 @@
 //! # nats-jetstream
 //!
-//! JetStream for [`nats_client`]: streams, publishing with acks, pull and ordered consumers.
-//! A layer on nats-client's public API (request, publish with headers, subscribe, events),
-//! like nats.go's `jetstream` package. Key-Value and Object Store are not part of it (yet).
+//! JetStream for [`nats_client`]: streams, publishing with acks, pull and ordered consumers,
+//! and the Object Store ([`object_store`]). A layer on nats-client's public API (request,
+//! publish with headers, subscribe, events), like nats.go's `jetstream` package.
 //!
 //! What it adds to the reference clients (`spec/jetstream-behaviour.md`, marked **ours**):
 //! a publish is re-sent with the same message id until it is acked, so the application sees
@@ -53,6 +53,10 @@
 //!   (`ordered.rs`), the config (`config.rs`), the status-message state machine
 //!   (`status.rs`) (J11–J19).
 //! - `message`: [`Message`], [`AckKind`], metadata from the ack subject (J16–J17).
+//! - `object_store`: [`object_store::ObjectStore`] buckets (`bucket.rs`, `config.rs`), object
+//!   info JSON (`info.rs`), streaming `put` through the ack window (`put.rs`), the digest-
+//!   checked `get` reader over an ordered consumer (`get.rs`), info/delete/update/links
+//!   (`ops.rs`), list/watch (`watch.rs`), names and SHA-256 (`digest.rs`) (J25–J27).
 //! - `retry`: back-off and retry-window policies, pure functions of (attempt, now).
 //! - `paged`: [`Paged`], the paged API lists.
 //! - `wire`: nanosecond durations, base64, RFC 3339, name validation (J3).
@@ -69,6 +73,7 @@ pub mod consumer;
 mod context;
 mod error;
 pub mod message;
+pub mod object_store;
 mod paged;
 mod publish;
 mod retry;

@@ -9,6 +9,8 @@ mod util;
 mod api;
 mod failover;
 mod messages;
+mod object;
+mod object_failover;
 mod ordered;
 mod publish;
 mod pull;

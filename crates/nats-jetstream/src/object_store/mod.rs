@@ -46,6 +46,7 @@ mod error;
 mod get;
 mod info;
 mod ops;
+mod order;
 mod put;
 mod watch;
 
@@ -66,7 +67,7 @@ use crate::stream;
 /// The chunk size when neither the put nor the store sets one (ADR-20).
 pub const DEFAULT_CHUNK_SIZE: usize = 128 * 1024;
 /// Bytes of chunks a put keeps in flight (sent, not yet acked) by default.
-pub const DEFAULT_PUT_WINDOW: usize = 16 * 1024 * 1024;
+pub const DEFAULT_PUT_WINDOW: usize = 8 * 1024 * 1024;
 /// Bytes of chunks a get asks the server for at once by default.
 pub const DEFAULT_GET_WINDOW: usize = 16 * 1024 * 1024;
 
@@ -153,7 +154,9 @@ impl ObjectStore {
     }
 
     /// This handle with another put window: at most this many bytes of chunks are sent and
-    /// not yet acked (default 16 MiB; at least one chunk). Bounds a put's memory.
+    /// not yet acked (default 8 MiB; at least one chunk). A put holds at most twice this
+    /// (the acked chunks of the last window are kept to re-send them in order after a
+    /// fail-over).
     ///
     /// # Examples
     ///

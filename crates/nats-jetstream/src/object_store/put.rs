@@ -4,12 +4,13 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::digest::{validate_object, Hasher};
 use super::info::{ObjectInfo, ObjectMeta};
-use super::{ObjectStore, ObjectStoreError};
+use super::order::safe_prefix;
+use super::{retry_transient, ObjectStore, ObjectStoreError};
 use crate::error::Error;
 use crate::publish::PubAckFuture;
 
@@ -21,9 +22,12 @@ impl ObjectStore {
     /// same name, and returns its info.
     ///
     /// The data goes out in chunks (the meta's `max_chunk_size`, else the store's, else
-    /// 128 KiB) with at most the put window (16 MiB) of chunks sent and not yet acked: memory
+    /// 128 KiB) with at most the put window (8 MiB) of chunks sent and not yet acked: memory
     /// stays bounded whatever the size. Each chunk is re-sent with its message id until
-    /// acked, so a leader fail-over stores it exactly once (J9). The metadata message goes
+    /// acked, so a leader fail-over stores it exactly once (J9); chunks a fail-over left out
+    /// of order (a re-send stored after later chunks; the acks' sequences tell) are deleted
+    /// and sent again in order, which is why a put also keeps up to the window again of acked
+    /// chunks. The metadata message goes
     /// last; only then are a replaced object's chunks purged. When anything fails (the
     /// reader, a chunk beyond the publish retry window), the chunks written so far are
     /// purged and no new metadata is written: the old object, if any, stays as it was.
@@ -115,12 +119,30 @@ struct Chunks {
     subject: String,
     chunk_size: usize,
     window: usize,
-    in_flight: VecDeque<PubAckFuture>,
+    /// Chunk index and ack future of each chunk sent and not yet acked.
+    in_flight: VecDeque<(u64, PubAckFuture)>,
+    /// The data and stream sequence (once acked) of the latest chunks, so that chunks stored
+    /// out of order can be re-sent: the in-flight ones and as many acked ones again.
+    retained: VecDeque<Retained>,
+    /// The highest stream sequence of the chunks no longer retained.
+    dropped_max: u64,
+    /// The highest stream sequence acked so far.
+    max_seq: u64,
+    repairs: u32,
     hasher: Hasher,
     size: u64,
     count: u64,
     keep: bool,
 }
+
+struct Retained {
+    index: u64,
+    data: Bytes,
+    seq: Option<u64>,
+}
+
+/// Order repairs one put may make before it fails.
+const MAX_REPAIRS: u32 = 10;
 
 impl Chunks {
     fn new(store: ObjectStore, nuid: String, chunk_size: usize) -> Chunks {
@@ -131,6 +153,10 @@ impl Chunks {
             nuid,
             chunk_size,
             in_flight: VecDeque::new(),
+            retained: VecDeque::new(),
+            dropped_max: 0,
+            max_seq: 0,
+            repairs: 0,
             hasher: Hasher::default(),
             size: 0,
             count: 0,
@@ -162,12 +188,17 @@ impl Chunks {
             let chunk = buf.freeze();
             self.hasher.update(&chunk);
             self.size += chunk.len() as u64;
+            let index = self.count;
             self.count += 1;
             while self.in_flight.len() >= self.window {
                 self.next_ack().await?;
             }
-            let ack = self.store.context().publish(&self.subject, chunk).await?;
-            self.in_flight.push_back(ack);
+            self.retained.push_back(Retained {
+                index,
+                data: chunk.clone(),
+                seq: None,
+            });
+            self.send(index, chunk).await?;
             if last {
                 break;
             }
@@ -178,9 +209,91 @@ impl Chunks {
         Ok(())
     }
 
+    async fn send(&mut self, index: u64, chunk: Bytes) -> Result<(), ObjectStoreError> {
+        let ack = self.store.context().publish(&self.subject, chunk).await?;
+        self.in_flight.push_back((index, ack));
+        Ok(())
+    }
+
+    /// Records the stream sequence of chunk `index`.
+    fn record(&mut self, index: u64, seq: u64) {
+        let first = self.retained.front().map_or(0, |r| r.index);
+        if let Some(r) = index
+            .checked_sub(first)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.retained.get_mut(i))
+        {
+            r.seq = Some(seq);
+        }
+    }
+
+    /// Waits for the oldest ack; a chunk stored before an earlier one starts a repair.
     async fn next_ack(&mut self) -> Result<(), ObjectStoreError> {
-        if let Some(ack) = self.in_flight.pop_front() {
-            ack.await?;
+        let Some((index, ack)) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        let seq = ack.await?.sequence;
+        self.record(index, seq);
+        if seq <= self.max_seq {
+            return self.repair().await;
+        }
+        self.max_seq = seq;
+        while self.retained.len() > 2 * self.window {
+            match self.retained.front() {
+                Some(Retained { seq: Some(s), .. }) => {
+                    self.dropped_max = self.dropped_max.max(*s);
+                    self.retained.pop_front();
+                }
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Chunks were stored out of order (a re-send after a fail-over landed after chunks sent
+    /// later): waits for every ack, deletes the chunks from the first one out of place on,
+    /// and sends them again in order (J26).
+    async fn repair(&mut self) -> Result<(), ObjectStoreError> {
+        while let Some((index, ack)) = self.in_flight.pop_front() {
+            let seq = ack.await?.sequence;
+            self.record(index, seq);
+        }
+        self.repairs += 1;
+        let seqs: Vec<u64> = self.retained.iter().filter_map(|r| r.seq).collect();
+        let good = match safe_prefix(self.dropped_max, &seqs) {
+            Some(good) if seqs.len() == self.retained.len() && self.repairs <= MAX_REPAIRS => good,
+            _ => {
+                return Err(ObjectStoreError::Corrupt {
+                    name: self.subject.clone(),
+                    reason: "chunks were stored out of order and cannot be put back in order"
+                        .into(),
+                })
+            }
+        };
+        tracing::debug!(
+            subject = %self.subject,
+            resend = seqs.len() - good,
+            "chunks stored out of order after a fail-over; re-sending them in order"
+        );
+        for &seq in &seqs[good..] {
+            retry_transient(|| self.store.stream.delete_message(seq)).await?;
+        }
+        self.max_seq = if good > 0 {
+            seqs[good - 1]
+        } else {
+            self.dropped_max
+        };
+        let resend: Vec<(u64, Bytes)> = self
+            .retained
+            .iter_mut()
+            .skip(good)
+            .map(|r| {
+                r.seq = None;
+                (r.index, r.data.clone())
+            })
+            .collect();
+        for (index, data) in resend {
+            self.send(index, data).await?;
         }
         Ok(())
     }
@@ -203,8 +316,8 @@ impl Chunks {
     }
 }
 
-async fn purge(store: ObjectStore, nuid: String, in_flight: VecDeque<PubAckFuture>) {
-    for ack in in_flight {
+async fn purge(store: ObjectStore, nuid: String, in_flight: VecDeque<(u64, PubAckFuture)>) {
+    for (_, ack) in in_flight {
         let _ = ack.await;
     }
     if let Err(e) = store.purge_chunks(&nuid).await {

@@ -77,14 +77,51 @@ impl AsyncRead for PrngReader {
     }
 }
 
-/// The process's peak resident memory (VmHWM), bytes.
-fn peak_rss() -> u64 {
+/// The process's resident memory now (VmRSS), bytes.
+fn rss() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
+}
+
+/// Samples VmRSS every 20 ms and keeps the highest: the peak of this test's transfers (the
+/// process's VmHWM would include earlier tests).
+struct RssPeak {
+    base: u64,
+    peak: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RssPeak {
+    fn start() -> RssPeak {
+        let base = rss();
+        let peak = Arc::new(AtomicU64::new(base));
+        let p = Arc::clone(&peak);
+        let task = tokio::spawn(async move {
+            loop {
+                p.fetch_max(rss(), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        RssPeak { base, peak, task }
+    }
+
+    /// How far above the start the memory went.
+    fn growth(&self) -> u64 {
+        self.peak
+            .fetch_max(rss(), Ordering::Relaxed)
+            .max(rss())
+            .saturating_sub(self.base)
+    }
+}
+
+impl Drop for RssPeak {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Starts a put of `SIZE` PRNG bytes of `seed` as `name`; returns the task and its progress.
@@ -185,7 +222,7 @@ async fn j26_j27_j28_big_object_across_kill_9_of_the_connected_cluster_node() {
         .await
         .unwrap();
     cluster.wait_for_stream_leader("OBJ_big").await.unwrap();
-    let base = peak_rss();
+    let memory = RssPeak::start();
     let started = Instant::now();
 
     // Mid-put: kill -9 the node the client is on.
@@ -217,7 +254,7 @@ async fn j26_j27_j28_big_object_across_kill_9_of_the_connected_cluster_node() {
     })
     .await;
     assert_eq!(read, SIZE, "J27: the get completed, digest verified");
-    let growth = peak_rss().saturating_sub(base);
+    let growth = memory.growth();
     eprintln!(
         "cluster: put {put_secs:.1} s, get {:.1} s, peak memory growth {} MiB",
         started_get.elapsed().as_secs_f64(),
@@ -243,7 +280,7 @@ async fn j26_j27_j28_big_object_across_a_single_server_killed_and_restarted() {
         })
         .await
         .unwrap();
-    let base = peak_rss();
+    let memory = RssPeak::start();
     let started = Instant::now();
 
     let (put, progress) = start_put(&store, "blob", 11);
@@ -272,7 +309,7 @@ async fn j26_j27_j28_big_object_across_a_single_server_killed_and_restarted() {
         read, SIZE,
         "J27: the get resumed after the restart, digest verified"
     );
-    let growth = peak_rss().saturating_sub(base);
+    let growth = memory.growth();
     eprintln!(
         "single: put {put_secs:.1} s, get {:.1} s, peak memory growth {} MiB",
         started_get.elapsed().as_secs_f64(),

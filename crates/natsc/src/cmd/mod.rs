@@ -14,6 +14,7 @@ mod demo;
 mod demo_js;
 mod events;
 mod js;
+mod object;
 mod pub_;
 mod reply;
 mod req;
@@ -46,6 +47,9 @@ pub(crate) enum Command {
     Consumer(consumer::ConsumerArgs),
     /// JetStream publish with acks (js pub), account usage (js info)
     Js(js::JsArgs),
+    /// Object Store: add, put, get, info, ls, rm, watch, seal
+    #[command(visible_alias = "obj")]
+    Object(object::ObjectArgs),
     /// Live fail-over demo: a local 3-node cluster, nodes killed and restarted under a
     /// publisher and a subscriber, every connection event printed; then the same under
     /// JetStream (R3 stream, acked publishes, a durable consumer): at-most-once vs exactly once
@@ -64,6 +68,7 @@ pub(crate) async fn run(command: Command, conn: ConnFlags, shutdown: Shutdown) -
         Command::Stream(args) => stream::run(args, &conn).await,
         Command::Consumer(args) => consumer::run(args, &conn).await,
         Command::Js(args) => js::run(args, &conn).await,
+        Command::Object(args) => object::run(args, &conn, shutdown).await,
         Command::Demo(args) => demo::run(args, &conn, shutdown).await,
     }
 }

@@ -110,7 +110,7 @@ async fn object_add_put_get_info_ls_rm() {
     assert_eq!(names.lines().collect::<Vec<_>>(), ["copy.bin", "photo.bin"]);
     let table = ok(&s(&["object", "ls", "FILES"])).await;
     assert!(
-        table.contains("photo.bin") && table.contains("292.9 KiB"),
+        table.contains("photo.bin") && table.contains("293.0 KiB"),
         "{table}"
     );
     let buckets = json(&s(&["object", "ls", "--json"])).await;

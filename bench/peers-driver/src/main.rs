@@ -5,6 +5,7 @@
 //! nats-client-peers --workload reconnect --urls U1,U2 --pids PORT1=PID1,PORT2=PID2 --trial T
 //! nats-client-peers --workload js-pub --url nats://127.0.0.1:PORT --n N --size S
 //! nats-client-peers --workload js-pub-async|js-consume --url URL --n N --size S --window W
+//! nats-client-peers --workload obj-put|obj-get --url URL --n 1 --size BYTES
 //! nats-client-peers --workload js-failover --urls U1,U2,U3 --pids n1=PID1,n2=PID2,n3=PID3 --trial T
 //! nats-client-peers --workload kv-put|kv-get --url nats://127.0.0.1:PORT --n N --size S
 //! ```
@@ -13,6 +14,7 @@
 
 mod js;
 mod kv;
+mod obj;
 mod reconnect;
 mod workloads;
 
@@ -146,6 +148,8 @@ async fn run(args: &Args) -> Res<Map<String, Value>> {
         "js-failover" => js::js_failover(args).await,
         "kv-put" => kv::kv_put(&url, n, size).await,
         "kv-get" => kv::kv_get(&url, n, size).await,
+        "obj-put" => obj::obj_put(&url, n, size).await,
+        "obj-get" => obj::obj_get(&url, n, size).await,
         other => Err(format!("unsupported workload {other}").into()),
     }
 }

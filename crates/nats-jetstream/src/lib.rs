@@ -1,10 +1,11 @@
 //! # nats-jetstream
 //!
 //! JetStream for [`nats_client`]: streams, publishing with acks, pull and ordered consumers,
-//! and the Key-Value store. A layer on nats-client's public API (request, publish with
-//! headers, subscribe, events), like nats.go's `jetstream` package.
+//! the Key-Value store ([`kv`]) and the Object Store ([`object_store`]). A layer on
+//! nats-client's public API (request, publish with headers, subscribe, events), like nats.go's
+//! `jetstream` package.
 //!
-//! What it adds to the reference clients (`spec/jetstream-behaviour.md`, marked **ours**):
+//! What it adds to the reference clients:
 //! a publish is re-sent with the same message id until it is acked, so the application sees
 //! one ack per message and no error while a stream leader is killed (J9); a consumer whose
 //! consumer or stream is gone ends its stream with a typed error instead of yielding errors
@@ -59,6 +60,10 @@
 //!   bucket management on [`Context`] and [`kv::Store`] (`mod.rs`), key rules (`keys.rs`),
 //!   [`kv::Entry`] (`entry.rs`), reads and writes (`ops.rs`), keys and history (`scan.rs`),
 //!   watches on the ordered consumer (`watch.rs`), [`kv::Error`] (`error.rs`).
+//! - `object_store`: [`object_store::ObjectStore`] buckets (`bucket.rs`, `config.rs`), object
+//!   info JSON (`info.rs`), streaming `put` through the ack window (`put.rs`), the digest-
+//!   checked `get` reader over an ordered consumer (`get.rs`), info/delete/update/links
+//!   (`ops.rs`), list/watch (`watch.rs`), names and SHA-256 (`digest.rs`) (J25–J27).
 //! - `retry`: back-off and retry-window policies, pure functions of (attempt, now).
 //! - `paged`: [`Paged`], the paged API lists.
 //! - `wire`: nanosecond durations, base64, RFC 3339, name validation (J3).
@@ -76,6 +81,7 @@ mod context;
 mod error;
 pub mod kv;
 pub mod message;
+pub mod object_store;
 mod paged;
 mod publish;
 mod retry;

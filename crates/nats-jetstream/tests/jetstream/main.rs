@@ -12,6 +12,8 @@ mod kv;
 mod kv_resume;
 mod kv_watch;
 mod messages;
+mod object;
+mod object_failover;
 mod ordered;
 mod publish;
 mod pull;

@@ -16,6 +16,7 @@ mod demo_js;
 mod events;
 mod js;
 mod kv;
+mod object;
 mod pub_;
 mod reply;
 mod req;
@@ -65,6 +66,9 @@ pub(crate) enum Command {
     /// Key-Value store: add, put, get, create, update, del, purge, history, keys, watch, ls,
     /// rm, status
     Kv(kv::KvArgs),
+    /// Object Store: add, put, get, info, ls, rm, watch, seal
+    #[command(visible_alias = "obj")]
+    Object(object::ObjectArgs),
     /// Live fail-over demo: a local 3-node cluster, nodes killed and restarted under a
     /// publisher and a subscriber, every connection event printed; then the same under
     /// JetStream (R3 stream, acked publishes, a durable consumer): at-most-once vs exactly once
@@ -93,6 +97,7 @@ pub(crate) async fn run(command: Command, conn: ConnFlags, shutdown: Shutdown) -
         Command::Js(args) => js::run(args, &conn).await,
         Command::Service(args) => service::run(args, &conn).await,
         Command::Kv(args) => kv::run(args, &conn, shutdown).await,
+        Command::Object(args) => object::run(args, &conn, shutdown).await,
         Command::Demo(args) => demo::run(args, &conn, shutdown).await,
     }
 }

@@ -130,8 +130,10 @@ struct AtLeastOnce {
     limit: usize,
     /// Stream offset of the queue batch's first byte.
     stream_base: u64,
-    /// Stream offset of the batch the driver is writing.
+    /// Stream offset and length of the batch the driver is writing (counted against the
+    /// limit with the store: it is the next to be kept).
     inflight_start: u64,
+    inflight_len: usize,
     /// Stream offset just past each PING in `pongs`, in the same order.
     ping_ends: VecDeque<u64>,
     /// Publish bytes queued since the last PING (any PING: each confirms all before it).
@@ -148,6 +150,7 @@ impl AtLeastOnce {
     fn reset_connection(&mut self) {
         self.stream_base = 0;
         self.inflight_start = 0;
+        self.inflight_len = 0;
         self.ping_ends.clear();
         self.uncovered = 0;
         self.uncovered_since = None;
@@ -275,6 +278,7 @@ impl WriteQueue {
                         limit,
                         stream_base: 0,
                         inflight_start: 0,
+                        inflight_len: 0,
                         ping_ends: VecDeque::new(),
                         uncovered: 0,
                         uncovered_since: None,
@@ -308,7 +312,7 @@ impl WriteQueue {
             Phase::Connected if st.batch.len() >= HIGH_WATER_MARK => return Err(()),
             Phase::Connected => {
                 if let Some(alo) = &st.alo {
-                    if alo.store.bytes() + st.batch.len() >= alo.limit {
+                    if alo.store.bytes() + alo.inflight_len + st.batch.len() >= alo.limit {
                         return Err(());
                     }
                 }
@@ -565,7 +569,10 @@ impl WriteQueue {
         let mut st = self.lock();
         if !written.is_empty() {
             match &mut st.alo {
-                Some(alo) => alo.store.retire(alo.inflight_start, written),
+                Some(alo) => {
+                    alo.store.retire(alo.inflight_start, written);
+                    alo.inflight_len = 0;
+                }
                 None => written.clear(),
             }
         }
@@ -590,6 +597,7 @@ impl WriteQueue {
         std::mem::swap(&mut st.batch, written);
         if let Some(alo) = &mut st.alo {
             alo.inflight_start = alo.stream_base;
+            alo.inflight_len = written.len();
             alo.stream_base += written.len() as u64;
             if alo.uncovered > 0 && alo.uncovered_since.is_none() {
                 alo.uncovered_since = Some(now);
@@ -699,6 +707,7 @@ impl WriteQueue {
         }
         if let Some(alo) = &mut st.alo {
             alo.store.retire(alo.inflight_start, inflight);
+            alo.inflight_len = 0;
             return;
         }
         let mut kept = Batch::with_capacity(BATCH_CAPACITY.max(inflight.len() + st.batch.len()));

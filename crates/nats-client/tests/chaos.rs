@@ -43,7 +43,7 @@ const BUFFER_LIMIT: usize = 4 * 1024 * 1024;
 const UNCONFIRMED_LIMIT: usize = 4 * 1024 * 1024;
 
 /// One soak at a time: each runs a 3-node cluster on a machine with two cores.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// xorshift64*, seeded from the clock; the seed is printed so a run can be repeated.
 struct Rng(u64);
@@ -153,14 +153,14 @@ fn collect(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_soak() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     soak(false, 60).await;
 }
 
 /// The same chaos with an at-least-once publisher: lost 0 at its own subscription.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_soak_at_least_once() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     soak(true, 30).await;
 }
 

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! nats-client-peers --workload pub|pubsub|reqrep --url nats://127.0.0.1:PORT --n N --size S
+//! nats-client-peers --workload pub|pubsub ... --at-least-once 1   (the publisher on
+//!                   ConnectOptions::at_least_once; the line gets "at_least_once": true)
 //! nats-client-peers --workload reconnect --urls U1,U2 --pids PORT1=PID1,PORT2=PID2 --trial T
 //! nats-client-peers --workload js-pub --url nats://127.0.0.1:PORT --n N --size S
 //! nats-client-peers --workload js-pub-async|js-consume --url URL --n N --size S --window W
@@ -58,6 +60,13 @@ impl Args {
             .get(key)
             .cloned()
             .unwrap_or_else(|| default.to_string())
+    }
+
+    /// A switch: `--key 1|true|on|yes`.
+    fn flag(&self, key: &str) -> bool {
+        self.0
+            .get(key)
+            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "on" | "yes"))
     }
 
     fn num(&self, key: &str, default: u64) -> Res<u64> {
@@ -138,7 +147,7 @@ async fn run(args: &Args) -> Res<Map<String, Value>> {
     let n = args.num("n", 1_000_000)?;
     let size = args.num("size", 16)?;
     match args.str("workload", "pub").as_str() {
-        "pub" => workloads::publish(&url, n, size).await,
+        "pub" => workloads::publish(&url, n, size, args).await,
         "pubsub" => workloads::pubsub(&url, n, size, args).await,
         "reqrep" => workloads::reqrep(&url, n, size, args).await,
         "reconnect" => reconnect::run(args).await,

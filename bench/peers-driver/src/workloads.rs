@@ -10,9 +10,22 @@ use serde_json::{json, Map, Value};
 
 use crate::{add_rate, base, round, Args, Res, SUBJ_PUB, SUBJ_PUBSUB, SUBJ_REQ};
 
+/// The publisher's options: `--at-least-once 1` turns on `ConnectOptions::at_least_once`.
+fn publisher_options(args: &Args) -> ConnectOptions {
+    ConnectOptions::new().at_least_once(args.flag("at-least-once"))
+}
+
+/// Marks the line of an at-least-once run and reports its re-sent publishes.
+fn mark(m: &mut Map<String, Value>, args: &Args, client: &nats_client::Client) {
+    if args.flag("at-least-once") {
+        m.insert("at_least_once".into(), json!(true));
+        m.insert("resent".into(), json!(client.statistics().resent_messages));
+    }
+}
+
 /// N publishes, then a flush (PING/PONG: the server has processed everything).
-pub(crate) async fn publish(url: &str, n: u64, size: u64) -> Res<Map<String, Value>> {
-    let client = nats_client::connect(url).await?;
+pub(crate) async fn publish(url: &str, n: u64, size: u64, args: &Args) -> Res<Map<String, Value>> {
+    let client = publisher_options(args).connect(url).await?;
     client.flush().await?;
     let payload = Bytes::from(vec![b'x'; size as usize]);
     let start = Instant::now();
@@ -28,6 +41,7 @@ pub(crate) async fn publish(url: &str, n: u64, size: u64) -> Res<Map<String, Val
         "publish_loop_secs".into(),
         json!(round(t_loop.as_secs_f64(), 6)),
     );
+    mark(&mut m, args, &client);
     client.close().await;
     Ok(m)
 }
@@ -41,7 +55,7 @@ pub(crate) async fn pubsub(url: &str, n: u64, size: u64, args: &Args) -> Res<Map
         .subscription_pending_limits(usize::MAX, usize::MAX)
         .connect(url)
         .await?;
-    let pub_client = nats_client::connect(url).await?;
+    let pub_client = publisher_options(args).connect(url).await?;
     let mut sub = sub_client.subscribe(SUBJ_PUBSUB).await?;
     sub_client.flush().await?;
     let counter = tokio::spawn(async move {
@@ -74,6 +88,7 @@ pub(crate) async fn pubsub(url: &str, n: u64, size: u64, args: &Args) -> Res<Map
         );
     }
     m.insert("publish_secs".into(), json!(round(t_pub.as_secs_f64(), 6)));
+    mark(&mut m, args, &pub_client);
     Ok(m)
 }
 

@@ -85,6 +85,14 @@ pub enum Event {
     Reconnected,
     /// Every live subscription was re-sent on the new connection (R54).
     Resubscribed,
+    /// With [`ConnectOptions::at_least_once`](crate::ConnectOptions::at_least_once): this many
+    /// publishes that the lost connection had not confirmed were sent again on the new one,
+    /// before the reconnect buffer. Subscribers may see them twice. Comes right after
+    /// `Reconnected` (and `Resubscribed`).
+    Resent {
+        /// Publishes re-sent.
+        messages: u64,
+    },
     /// An INFO announced servers never seen before (R96); see `Client::discovered_servers`.
     DiscoveredServers,
     /// The server entered lame-duck mode (R102).
@@ -136,6 +144,9 @@ impl fmt::Display for Event {
             ),
             Event::Reconnected => write!(f, "reconnected"),
             Event::Resubscribed => write!(f, "resubscribed"),
+            Event::Resent { messages } => {
+                write!(f, "re-sent {messages} unconfirmed publishes")
+            }
             Event::DiscoveredServers => write!(f, "discovered new servers"),
             Event::LameDuckMode => write!(f, "server entered lame duck mode"),
             Event::SlowConsumer { sid, dropped } => {

@@ -72,6 +72,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+mod at_least_once;
 mod auth;
 mod callback;
 mod client;
@@ -105,6 +106,9 @@ pub use nats_proto::{
 /// The rustls version used for TLS, for [`ConnectOptions::tls_client_config`].
 pub use rustls;
 
+pub use at_least_once::{
+    DEFAULT_AT_LEAST_ONCE_INTERVAL, DEFAULT_AT_LEAST_ONCE_LIMIT, DEFAULT_AT_LEAST_ONCE_THRESHOLD,
+};
 pub use auth::Auth;
 pub use callback::CallbackKind;
 pub use client::Client;

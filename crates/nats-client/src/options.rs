@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use nats_proto::ServerInfo;
 
+use crate::at_least_once::AtLeastOnce;
 use crate::auth::{Auth, AuthOptions, CredentialsSource};
 use crate::error::ConnectError;
 use crate::event_stream::EventCallback;
@@ -202,6 +203,8 @@ pub struct ConnectOptions {
     pub(crate) inbox_prefix: String,
     pub(crate) max_control_line: usize,
     pub(crate) callbacks: Vec<EventCallback>,
+    /// `at_least_once` and its settings (setters in `at_least_once.rs`).
+    pub(crate) at_least_once: AtLeastOnce,
 }
 
 impl Default for ConnectOptions {
@@ -238,6 +241,7 @@ impl Default for ConnectOptions {
             inbox_prefix: "_INBOX".to_string(),
             max_control_line: DEFAULT_MAX_CONTROL_LINE,
             callbacks: Vec::new(),
+            at_least_once: AtLeastOnce::default(),
         }
     }
 }

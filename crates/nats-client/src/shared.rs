@@ -50,7 +50,11 @@ impl Shared {
             Arc::clone(&driver),
         ));
         Shared {
-            queue: WriteQueue::new(options.reconnect_buffer_size, Arc::clone(&driver)),
+            queue: WriteQueue::new(
+                options.reconnect_buffer_size,
+                options.at_least_once.queue_limit(),
+                Arc::clone(&driver),
+            ),
             view: View::new(pool),
             requests,
             events: Arc::new(EventHub::default()),

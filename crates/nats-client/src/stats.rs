@@ -29,6 +29,10 @@ pub struct Statistics {
     pub failed_reconnects: u64,
     /// Messages dropped by slow subscriptions.
     pub dropped_msgs: u64,
+    /// With [`ConnectOptions::at_least_once`](crate::ConnectOptions::at_least_once): publishes
+    /// sent again after a reconnect because no PONG had confirmed them. Each may reach
+    /// subscribers twice; it is the upper bound of the duplicates this client caused.
+    pub resent_messages: u64,
 }
 
 /// The counters not kept under the write-buffer lock.
@@ -46,7 +50,7 @@ impl Counters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub(crate) fn snapshot(&self, out_msgs: u64, out_bytes: u64) -> Statistics {
+    pub(crate) fn snapshot(&self, out_msgs: u64, out_bytes: u64, resent: u64) -> Statistics {
         Statistics {
             in_msgs: self.in_msgs.load(Ordering::Relaxed),
             in_bytes: self.in_bytes.load(Ordering::Relaxed),
@@ -55,6 +59,7 @@ impl Counters {
             reconnects: self.reconnects.load(Ordering::Relaxed),
             failed_reconnects: self.failed_reconnects.load(Ordering::Relaxed),
             dropped_msgs: self.dropped_msgs.load(Ordering::Relaxed),
+            resent_messages: resent,
         }
     }
 }

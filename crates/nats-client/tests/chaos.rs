@@ -18,6 +18,12 @@
 //!   mark) + one message.
 //!
 //! Prints one summary line: published, received, lost, reconnects, worst recovery time.
+//!
+//! `chaos_soak_at_least_once` runs the same chaos with the publisher on
+//! `ConnectOptions::at_least_once`: there *every* publish that returned Ok reaches the
+//! publisher's own subscription (lost 0, published ⊆ received), whether it was buffered or
+//! written to a connection that died; duplicates are allowed and reported (length: env
+//! `CHAOS_SECS`, default 30). The two soaks never run at the same time.
 
 #![allow(clippy::unwrap_used)]
 
@@ -33,6 +39,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 const BUFFER_LIMIT: usize = 4 * 1024 * 1024;
+/// The at-least-once soak's unconfirmed limit.
+const UNCONFIRMED_LIMIT: usize = 4 * 1024 * 1024;
+
+/// One soak at a time: each runs a 3-node cluster on a machine with two cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// xorshift64*, seeded from the clock; the seed is printed so a run can be repeated.
 struct Rng(u64);
@@ -142,10 +153,22 @@ fn collect(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_soak() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    soak(false, 60).await;
+}
+
+/// The same chaos with an at-least-once publisher: lost 0 at its own subscription.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_soak_at_least_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    soak(true, 30).await;
+}
+
+async fn soak(at_least_once: bool, default_secs: u64) {
     let secs: u64 = std::env::var("CHAOS_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+        .unwrap_or(default_secs);
     let seed = std::env::var("CHAOS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -167,7 +190,15 @@ async fn chaos_soak() {
 
     // Publisher (all URLs) with its own echo subscription: the must-not-lose witness.
     let plog = Log::default();
-    let publisher = plog.opts(opts()).connect(urls.clone()).await.unwrap();
+    let publisher = plog
+        .opts(
+            opts()
+                .at_least_once(at_least_once)
+                .at_least_once_limit(UNCONFIRMED_LIMIT),
+        )
+        .connect(urls.clone())
+        .await
+        .unwrap();
     let (stop_tx, stop_rx) = watch::channel(false);
     let finals = Arc::new(Mutex::new(HashSet::new()));
     let mut collectors = Vec::new();
@@ -250,6 +281,7 @@ async fn chaos_soak() {
         tokio::spawn(async move {
             let mut seq = 0u64;
             let mut must_arrive: Vec<(u64, usize)> = Vec::new();
+            let mut accepted: Vec<u64> = Vec::new();
             let mut refused = 0u64;
             let mut max_buffered = 0usize;
             while !*pub_stop_rx.borrow() {
@@ -258,6 +290,7 @@ async fn chaos_soak() {
                 let outage = log.count(|e| matches!(e, Event::Disconnected { .. }));
                 match c.publish("chaos.data", Bytes::from(seq.to_string())).await {
                     Ok(()) => {
+                        accepted.push(seq);
                         if before == Status::Reconnecting && c.status() == Status::Reconnecting {
                             let after = log.count(|e| matches!(e, Event::Disconnected { .. }));
                             if after == outage {
@@ -276,7 +309,7 @@ async fn chaos_soak() {
                 max_buffered = max_buffered.max(c.buffered());
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
-            (seq, must_arrive, refused, max_buffered)
+            (seq, must_arrive, refused, max_buffered, accepted)
         })
     };
 
@@ -327,7 +360,7 @@ async fn chaos_soak() {
         c.flush_timeout(Duration::from_secs(5)).await.unwrap();
     }
     pub_stop_tx.send(true).unwrap();
-    let (published, must_arrive, refused, max_buffered) = publishing.await.unwrap();
+    let (published, must_arrive, refused, max_buffered, accepted) = publishing.await.unwrap();
 
     // Final marker until every subscription (echo + 3 pinned) has it; the interest of a
     // restarted node may take a moment to propagate over the new routes.
@@ -371,12 +404,54 @@ async fn chaos_soak() {
         results.push(c.await.unwrap());
     }
 
+    let echo: HashSet<u64> = results[0].0.iter().copied().collect();
+    let duplicates: Vec<usize> = results.iter().map(|(_, dups)| *dups).collect();
+    if at_least_once {
+        // Every accepted publish reached the publisher's own subscription, wherever it was
+        // when its connection died; duplicates are the price and are reported.
+        let lost: Vec<u64> = accepted
+            .iter()
+            .copied()
+            .filter(|seq| !echo.contains(seq))
+            .collect();
+        let resent = publisher.statistics().resent_messages;
+        println!(
+            "CHAOS at_least_once seed={seed} secs={secs} kills={kills} lame_ducks={ldms} \
+             restarts={restarts} published={} received={} lost={} refused={refused} \
+             duplicates={duplicates:?} resent={resent} reconnects={} max_buffered={max_buffered}",
+            accepted.len(),
+            echo.len(),
+            lost.len(),
+            publisher.statistics().reconnects,
+        );
+        assert!(
+            lost.is_empty(),
+            "{} accepted publishes lost with at_least_once (first {:?})",
+            lost.len(),
+            &lost[..lost.len().min(10)]
+        );
+        assert!(
+            duplicates[0] as u64 <= resent,
+            "the echo's duplicates ({}) exceed the re-sent publishes ({resent})",
+            duplicates[0]
+        );
+        assert!(
+            max_buffered <= BUFFER_LIMIT.max(4 * 1024 * 1024) + UNCONFIRMED_LIMIT + 64 * 1024,
+            "buffered() reached {max_buffered}"
+        );
+        for (who, log) in &logs {
+            log.worst_recovery(who);
+        }
+        for (_, c) in all {
+            c.close().await;
+        }
+        return;
+    }
     // No duplicates anywhere.
-    for (i, (_, dups)) in results.iter().enumerate() {
+    for (i, dups) in duplicates.iter().enumerate() {
         assert_eq!(*dups, 0, "subscription {i} saw duplicates");
     }
     // Must-not-lose: buffered while reconnecting, checked at the echo subscription.
-    let echo: HashSet<u64> = results[0].0.iter().copied().collect();
     let pevents = plog.events();
     let reconnected_at: Vec<Instant> = pevents
         .iter()

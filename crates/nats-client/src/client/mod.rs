@@ -450,7 +450,8 @@ impl Client {
     /// ```
     pub fn statistics(&self) -> Statistics {
         let (out_msgs, out_bytes) = self.shared().queue.out_counts();
-        self.shared().counters.snapshot(out_msgs, out_bytes)
+        let resent = self.shared().queue.resent();
+        self.shared().counters.snapshot(out_msgs, out_bytes, resent)
     }
 
     /// The latest INFO of the server (R100); kept while disconnected.

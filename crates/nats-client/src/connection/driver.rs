@@ -61,7 +61,6 @@ pub(crate) struct Driver {
     /// The batch being written and how much of it the transport accepted.
     inflight: Batch,
     sent: usize,
-    spare: Batch,
     /// Handshake bytes and how much of them was written.
     transmit: BytesMut,
     transmit_sent: usize,
@@ -92,7 +91,6 @@ impl Driver {
             read_buf: BytesMut::with_capacity(READ_BUFFER_SIZE),
             inflight: Batch::default(),
             sent: 0,
-            spare: Batch::default(),
             transmit: BytesMut::new(),
             transmit_sent: 0,
             needs_flush: false,
@@ -127,6 +125,9 @@ impl Driver {
         busy |= self.poll_read(cx, now);
         busy |= self.apply_actions(now);
         busy |= self.poll_write(cx, now);
+        if self.live && self.shared.options.at_least_once.enabled {
+            self.machine.poll_confirm(now);
+        }
         busy |= self.apply_actions(now);
         while let Some(event) = self.machine.poll_event() {
             self.shared.events.emit(event);
@@ -204,7 +205,7 @@ impl Driver {
         self.shutting_down = false;
         self.needs_flush = false;
         self.coalesce_until = None;
-        self.shared.queue.requeue(&self.inflight, self.sent);
+        self.shared.queue.requeue(&mut self.inflight, self.sent);
         self.inflight.clear();
         self.sent = 0;
         self.transmit.clear();
@@ -342,10 +343,10 @@ impl Driver {
                 if self.sent >= self.inflight.len() {
                     let force =
                         self.shutting_down || self.coalesce_until.is_some_and(|until| now >= until);
-                    match self.shared.queue.take(&mut self.spare, now, force) {
+                    // Hands back the written batch, takes the next one into it.
+                    match self.shared.queue.take(&mut self.inflight, now, force) {
                         Take::Batch { skip } => {
                             self.coalesce_until = None;
-                            std::mem::swap(&mut self.inflight, &mut self.spare);
                             self.sent = skip;
                             continue;
                         }

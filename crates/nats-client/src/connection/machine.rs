@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use nats_proto::{ConnectInfo, Parser, ServerError, ServerErrorKind, ServerInfo, ServerOp};
 
+use super::confirm::{ConfirmPolicy, Step};
 use super::drain::{Drain, Stage};
 use super::handshake::{Handshake, Next};
 use super::ping::{self, Tick};
@@ -407,6 +408,7 @@ impl Connection {
                     self.actions.push_back(Action::DropTransport);
                     self.handle_transport_closed(now);
                 }
+                Timer::Confirm => self.poll_confirm(now),
             }
         }
     }
@@ -643,7 +645,8 @@ impl Connection {
         let subs = &mut self.subs;
         let mut commands = Vec::new();
         let mut resubscribed = 0;
-        self.shared
+        let resent = self
+            .shared
             .queue
             .connect(Phase::Connected, |records, prefix| {
                 for record in records.drain(..) {
@@ -672,6 +675,10 @@ impl Connection {
             self.events.push_back(Event::Reconnected);
             if resubscribed > 0 {
                 self.events.push_back(Event::Resubscribed);
+            }
+            if resent > 0 {
+                tracing::info!(messages = resent, "re-sent unconfirmed publishes");
+                self.events.push_back(Event::Resent { messages: resent });
             }
         }
         self.shared.view.set_connect_result(Ok(()));
@@ -803,6 +810,31 @@ impl Connection {
         }
     }
 
+    /// `at_least_once`: queues a confirmation PING when the policy asks for one, or sets the
+    /// timer for its age trigger. The driver calls it after every round of writing; the timer
+    /// and a PONG bring the next look.
+    pub(crate) fn poll_confirm(&mut self, now: Instant) {
+        let settings = &self.opts.at_least_once;
+        if !settings.enabled || !matches!(self.state, State::Connected { .. }) {
+            return;
+        }
+        let policy = ConfirmPolicy {
+            threshold: settings.threshold,
+            interval: settings.interval,
+        };
+        let Some(status) = self.shared.queue.confirm_status() else {
+            return;
+        };
+        match policy.step(status, now) {
+            Step::Ping => {
+                self.timers.stop(Timer::Confirm);
+                let _ = self.shared.queue.ping(PongWaiter::Confirm);
+            }
+            Step::At(at) => self.timers.set(Timer::Confirm, Some(at)),
+            Step::Idle => self.timers.stop(Timer::Confirm),
+        }
+    }
+
     /// Keep-alive (R37–R39).
     fn ping_tick(&mut self, now: Instant) {
         let State::Connected { pings_out, .. } = &mut self.state else {
@@ -853,7 +885,12 @@ impl Connection {
     fn teardown(&mut self, cause: ConnectionError, _now: Instant) {
         self.actions.push_back(Action::DropTransport);
         self.shared.queue.disconnect(Phase::Disconnected);
-        for timer in [Timer::Ping, Timer::LameDuck, Timer::CloseFlush] {
+        for timer in [
+            Timer::Ping,
+            Timer::LameDuck,
+            Timer::CloseFlush,
+            Timer::Confirm,
+        ] {
             self.timers.stop(timer);
         }
         if let State::Connected { addr, .. } = &self.state {

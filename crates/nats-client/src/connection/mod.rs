@@ -7,9 +7,11 @@
 //! - [`drain`]: the drain's stages (R113).
 //! - [`timer`]: the table of deadlines, keyed by [`Timer`](timer::Timer).
 //! - [`ping`]: keep-alive arithmetic (R37, R38).
+//! - [`confirm`]: when `at_least_once` sends a confirmation PING.
 //! - [`transport`]: TCP and TLS sockets, polled without cancellation.
 //! - [`driver`]: the task: moves bytes and timers, carries out the machine's actions.
 
+pub(crate) mod confirm;
 pub(crate) mod drain;
 pub(crate) mod driver;
 pub(crate) mod handshake;

@@ -136,17 +136,10 @@ impl Sim {
         let mut out = BytesMut::new();
         self.machine.poll_transmit(&mut out);
         if self.live {
-            let mut batch = Batch::default();
-            while let crate::outbound::Take::Batch { skip } =
-                self.shared.queue.take(&mut batch, self.now, true)
-            {
-                let mut from = skip;
-                while from < batch.len() {
-                    let chunk = batch.chunk(from);
-                    out.extend_from_slice(chunk);
-                    from += chunk.len();
-                }
-            }
+            self.write_queue(&mut out);
+            // As the driver does after each round of writing.
+            self.machine.poll_confirm(self.now);
+            self.write_queue(&mut out);
         }
         while let Ok(Some(op)) = self.parser.parse(&mut out) {
             self.wire.push(op);
@@ -156,6 +149,21 @@ impl Sim {
         }
         if self.machine.poll_action().is_some() {
             panic!("actions left after a step");
+        }
+    }
+
+    /// Writes everything queued (each batch handed back once written, as the driver does).
+    fn write_queue(&mut self, out: &mut BytesMut) {
+        let mut batch = Batch::default();
+        while let crate::outbound::Take::Batch { skip } =
+            self.shared.queue.take(&mut batch, self.now, true)
+        {
+            let mut from = skip;
+            while from < batch.len() {
+                let chunk = batch.chunk(from);
+                out.extend_from_slice(chunk);
+                from += chunk.len();
+            }
         }
     }
 
@@ -277,6 +285,7 @@ fn names(events: &[Event]) -> Vec<&'static str> {
             Event::ReconnectFailed { .. } => "ReconnectFailed",
             Event::Reconnected => "Reconnected",
             Event::Resubscribed => "Resubscribed",
+            Event::Resent { .. } => "Resent",
             Event::DiscoveredServers => "DiscoveredServers",
             Event::LameDuckMode => "LameDuckMode",
             Event::SlowConsumer { .. } => "SlowConsumer",
@@ -342,7 +351,7 @@ fn timeline_a_single_server_restart() {
     );
     assert_eq!(names(&sim.take_events()), ["Reconnected", "Resubscribed"]);
     assert_eq!(sim.status(), Status::Connected);
-    assert_eq!(sim.shared.counters.snapshot(0, 0).reconnects, 1);
+    assert_eq!(sim.shared.counters.snapshot(0, 0, 0).reconnects, 1);
     assert_eq!(sim.machine.subscriptions(), 1);
     drop(sub);
 }
@@ -840,3 +849,5 @@ fn bytes_after_the_pong_belong_to_the_connection() {
     let msg: Message = local.pop_front().unwrap();
     assert_eq!(msg.subject, "x");
 }
+
+mod at_least_once;

@@ -19,15 +19,18 @@ pub(crate) enum Timer {
     Drain,
     /// A graceful close's last chance to hand the queue to the socket.
     CloseFlush,
+    /// `at_least_once`: the oldest unconfirmed publish is due a confirmation PING.
+    Confirm,
 }
 
-const TIMERS: [Timer; 6] = [
+const TIMERS: [Timer; 7] = [
     Timer::Reconnect,
     Timer::Handshake,
     Timer::Ping,
     Timer::LameDuck,
     Timer::Drain,
     Timer::CloseFlush,
+    Timer::Confirm,
 ];
 
 impl Timer {

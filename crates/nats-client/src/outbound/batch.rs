@@ -179,22 +179,44 @@ impl Batch {
     }
 
     /// Appends to `out` every publish frame that ends after logical offset `sent`, whole: the
-    /// frame the socket took only in part is re-sent from its start (D1). One pass.
-    pub(crate) fn retain_publishes(&self, sent: usize, out: &mut Batch) {
+    /// frame the socket took only in part is re-sent from its start (D1). One pass. Returns
+    /// how many frames were appended.
+    pub(crate) fn retain_publishes(&self, sent: usize, out: &mut Batch) -> u64 {
+        self.copy_frames(sent, true, out)
+    }
+
+    /// Appends every frame (publishes and control frames alike) to `out`, so that `out`'s
+    /// logical stream continues with exactly this batch's bytes (the unconfirmed store keeps
+    /// small batches this way, large payloads still by reference).
+    pub(crate) fn append_to(&self, out: &mut Batch) {
+        self.copy_frames(0, false, out);
+    }
+
+    /// The frames that end after `from` (only publishes if `publishes_only`), whole, appended
+    /// to `out`; how many.
+    fn copy_frames(&self, from: usize, publishes_only: bool, out: &mut Batch) -> u64 {
         let mut cursor = Cursor::default();
         let mut start = 0;
+        let mut frames = 0;
         for mark in &self.marks {
-            let keep = mark.end > sent && mark.kind == FrameKind::Publish;
+            let keep = mark.end > from && (!publishes_only || mark.kind == FrameKind::Publish);
             cursor.advance(self, start, mark.end, keep.then_some(&mut *out));
             if keep {
                 let end = out.len();
                 out.marks.push(Mark {
                     end,
-                    kind: FrameKind::Publish,
+                    kind: mark.kind,
                 });
+                frames += 1;
             }
             start = mark.end;
         }
+        frames
+    }
+
+    /// Spare inline capacity (for appending small batches without growing).
+    pub(crate) fn spare_capacity(&self) -> usize {
+        self.inline.capacity() - self.inline.len()
     }
 }
 

@@ -19,6 +19,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{oneshot, Notify};
 
 use super::batch::{Batch, FrameKind, SHARED_PAYLOAD};
+use super::unconfirmed::Unconfirmed;
 use crate::error::{ConnectionError, PublishError};
 use crate::server_addr::ServerAddr;
 use crate::signal::DriverSignal;
@@ -116,6 +117,56 @@ pub(crate) enum PongWaiter {
     User(oneshot::Sender<()>),
     /// The state machine's own round trip (drain), by token.
     Internal(u64),
+    /// A confirmation PING of `at_least_once`: its PONG confirms what was written before it.
+    Confirm,
+}
+
+/// With `at_least_once`: what is written but not confirmed, and the bookkeeping that tells
+/// which PONG confirms what (offsets in the current connection's byte stream).
+#[derive(Debug)]
+struct AtLeastOnce {
+    store: Unconfirmed,
+    /// Above this many unconfirmed bytes, publishers wait (back-pressure).
+    limit: usize,
+    /// Stream offset of the queue batch's first byte.
+    stream_base: u64,
+    /// Stream offset and length of the batch the driver is writing (counted against the
+    /// limit with the store: it is the next to be kept).
+    inflight_start: u64,
+    inflight_len: usize,
+    /// Stream offset just past each PING in `pongs`, in the same order.
+    ping_ends: VecDeque<u64>,
+    /// Publish bytes queued since the last PING (any PING: each confirms all before it).
+    uncovered: usize,
+    /// When the first of them was written.
+    uncovered_since: Option<Instant>,
+    /// Confirmation PINGs without their PONG yet.
+    confirms_out: usize,
+    /// Publishes re-sent after reconnects (possible duplicates).
+    resent: u64,
+}
+
+impl AtLeastOnce {
+    fn reset_connection(&mut self) {
+        self.stream_base = 0;
+        self.inflight_start = 0;
+        self.inflight_len = 0;
+        self.ping_ends.clear();
+        self.uncovered = 0;
+        self.uncovered_since = None;
+        self.confirms_out = 0;
+    }
+}
+
+/// What the confirmation policy looks at (`connection::confirm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConfirmStatus {
+    /// Publish bytes no PING follows yet.
+    pub(crate) uncovered: usize,
+    /// When the first of them was written (`None`: not written yet).
+    pub(crate) since: Option<Instant>,
+    /// Confirmation PINGs waiting for their PONG.
+    pub(crate) outstanding: usize,
 }
 
 #[derive(Debug)]
@@ -143,6 +194,8 @@ pub(crate) struct QueueState {
     skip: usize,
     /// When the last direct write happened: a burst goes through the driver, which coalesces.
     last_direct: Option<Instant>,
+    /// `Some` with `at_least_once`.
+    alo: Option<Box<AtLeastOnce>>,
 }
 
 /// The write queue and the signals around it.
@@ -196,7 +249,13 @@ impl PublishFrame<'_> {
 }
 
 impl WriteQueue {
-    pub(crate) fn new(reconnect_limit: Option<usize>, driver: Arc<DriverSignal>) -> WriteQueue {
+    /// `unconfirmed_limit`: `Some(limit)` turns on `at_least_once` with that back-pressure
+    /// limit.
+    pub(crate) fn new(
+        reconnect_limit: Option<usize>,
+        unconfirmed_limit: Option<usize>,
+        driver: Arc<DriverSignal>,
+    ) -> WriteQueue {
         WriteQueue {
             state: Mutex::new(QueueState {
                 phase: Phase::Connecting,
@@ -213,6 +272,20 @@ impl WriteQueue {
                 direct: None,
                 skip: 0,
                 last_direct: None,
+                alo: unconfirmed_limit.map(|limit| {
+                    Box::new(AtLeastOnce {
+                        store: Unconfirmed::default(),
+                        limit,
+                        stream_base: 0,
+                        inflight_start: 0,
+                        inflight_len: 0,
+                        ping_ends: VecDeque::new(),
+                        uncovered: 0,
+                        uncovered_since: None,
+                        confirms_out: 0,
+                        resent: 0,
+                    })
+                }),
             }),
             driver,
             space: Notify::new(),
@@ -237,7 +310,13 @@ impl WriteQueue {
         let mut st = self.lock();
         match st.phase {
             Phase::Connected if st.batch.len() >= HIGH_WATER_MARK => return Err(()),
-            Phase::Connected => {}
+            Phase::Connected => {
+                if let Some(alo) = &st.alo {
+                    if alo.store.bytes() + alo.inflight_len + st.batch.len() >= alo.limit {
+                        return Err(());
+                    }
+                }
+            }
             Phase::Closed | Phase::Closing => return Ok(Err(PublishError::Closed)),
             Phase::DrainingPubs => return Ok(Err(PublishError::Draining)),
             Phase::Disconnected | Phase::Connecting => {
@@ -255,8 +334,12 @@ impl WriteQueue {
         let was_empty = st.batch.is_empty();
         let before = st.batch.len();
         frame.encode(&mut st.batch);
+        let added = st.batch.len() - before;
         st.out_msgs += 1;
-        st.out_bytes += (st.batch.len() - before) as u64;
+        st.out_bytes += added as u64;
+        if let Some(alo) = &mut st.alo {
+            alo.uncovered += added;
+        }
         self.send_or_wake(st, was_empty);
         Ok(Ok(()))
     }
@@ -347,6 +430,15 @@ impl WriteQueue {
         }
         let was_empty = st.batch.is_empty();
         st.batch.push(FrameKind::Control, nats_proto::encode_ping);
+        let end = st.batch.len() as u64;
+        if let Some(alo) = &mut st.alo {
+            alo.ping_ends.push_back(alo.stream_base + end);
+            alo.uncovered = 0;
+            alo.uncovered_since = None;
+            if matches!(waiter, PongWaiter::Confirm) {
+                alo.confirms_out += 1;
+            }
+        }
         st.pongs.push_back(waiter);
         st.urgent = true;
         self.send_or_wake(st, was_empty);
@@ -356,15 +448,53 @@ impl WriteQueue {
     /// A PONG arrived: the oldest PING's waiter (R78), if it was one of ours. A user waiter is
     /// completed here.
     pub(crate) fn pong(&self) -> Option<u64> {
-        let waiter = self.lock().pongs.pop_front();
+        let mut st = self.lock();
+        let waiter = st.pongs.pop_front();
+        let mut released = false;
+        if let Some(alo) = &mut st.alo {
+            if let Some(end) = alo.ping_ends.pop_front() {
+                released = alo.store.confirm(end);
+            }
+            if matches!(waiter, Some(PongWaiter::Confirm)) {
+                alo.confirms_out = alo.confirms_out.saturating_sub(1);
+            }
+        }
+        drop(st);
+        if released {
+            self.space.notify_waiters();
+        }
         match waiter {
             Some(PongWaiter::User(tx)) => {
                 let _ = tx.send(());
                 None
             }
             Some(PongWaiter::Internal(token)) => Some(token),
-            Some(PongWaiter::KeepAlive) | None => None,
+            Some(PongWaiter::KeepAlive | PongWaiter::Confirm) | None => None,
         }
+    }
+
+    /// With `at_least_once` on a live connection: what the confirmation policy needs.
+    pub(crate) fn confirm_status(&self) -> Option<ConfirmStatus> {
+        let st = self.lock();
+        if !matches!(st.phase, Phase::Connected | Phase::DrainingPubs) {
+            return None;
+        }
+        st.alo.as_ref().map(|alo| ConfirmStatus {
+            uncovered: alo.uncovered,
+            since: alo.uncovered_since,
+            outstanding: alo.confirms_out,
+        })
+    }
+
+    /// Bytes written and not yet confirmed (`at_least_once`; 0 otherwise).
+    #[cfg(test)]
+    pub(crate) fn unconfirmed(&self) -> usize {
+        self.lock().alo.as_ref().map_or(0, |alo| alo.store.bytes())
+    }
+
+    /// Publishes re-sent after reconnects so far (`at_least_once`).
+    pub(crate) fn resent(&self) -> u64 {
+        self.lock().alo.as_ref().map_or(0, |alo| alo.resent)
     }
 
     /// After an append: a frame alone in an empty batch while the driver is idle and has no
@@ -392,7 +522,18 @@ impl WriteQueue {
                 };
                 match written {
                     Ok(n) if n == st.batch.len() => {
-                        st.batch.clear();
+                        let st = &mut *st;
+                        match &mut st.alo {
+                            Some(alo) => {
+                                let start = alo.stream_base;
+                                alo.stream_base += n as u64;
+                                if alo.uncovered > 0 && alo.uncovered_since.is_none() {
+                                    alo.uncovered_since = Some(now);
+                                }
+                                alo.store.retire(start, &mut st.batch);
+                            }
+                            None => st.batch.clear(),
+                        }
                         return;
                     }
                     Ok(n) => st.skip = n,
@@ -420,11 +561,21 @@ impl WriteQueue {
         std::mem::swap(&mut st.records, out);
     }
 
-    /// The driver takes everything queued, leaving `spare` (cleared) in its place (see
-    /// [`Take`]). During a burst a small batch is left to gather unless `force` (the
+    /// The driver hands back `written`, the batch it has written completely (kept unconfirmed
+    /// with `at_least_once`, otherwise cleared for reuse), and takes everything queued into it
+    /// (see [`Take`]). During a burst a small batch is left to gather unless `force` (the
     /// coalescing wait is over) or a PING is queued.
-    pub(crate) fn take(&self, spare: &mut Batch, now: Instant, force: bool) -> Take {
+    pub(crate) fn take(&self, written: &mut Batch, now: Instant, force: bool) -> Take {
         let mut st = self.lock();
+        if !written.is_empty() {
+            match &mut st.alo {
+                Some(alo) => {
+                    alo.store.retire(alo.inflight_start, written);
+                    alo.inflight_len = 0;
+                }
+                None => written.clear(),
+            }
+        }
         if !st.records.is_empty() {
             return Take::Records;
         }
@@ -443,10 +594,17 @@ impl WriteQueue {
         st.coalescing = false;
         st.urgent = false;
         st.last_take = Some(now);
-        spare.clear();
-        std::mem::swap(&mut st.batch, spare);
+        std::mem::swap(&mut st.batch, written);
+        if let Some(alo) = &mut st.alo {
+            alo.inflight_start = alo.stream_base;
+            alo.inflight_len = written.len();
+            alo.stream_base += written.len() as u64;
+            if alo.uncovered > 0 && alo.uncovered_since.is_none() {
+                alo.uncovered_since = Some(now);
+            }
+        }
         let skip = std::mem::take(&mut st.skip);
-        let was_full = spare.len() >= HIGH_WATER_MARK;
+        let was_full = written.len() >= HIGH_WATER_MARK;
         drop(st);
         if was_full {
             self.space.notify_waiters();
@@ -454,13 +612,18 @@ impl WriteQueue {
         Take::Batch { skip }
     }
 
-    /// Bytes waiting to be written (while disconnected: the reconnect buffer's fill, R64).
+    /// Bytes waiting to be written (while disconnected: the reconnect buffer's fill, R64,
+    /// plus, with `at_least_once`, the unconfirmed publishes waiting to be re-sent).
     pub(crate) fn buffered(&self) -> usize {
         let st = self.lock();
+        let resend = match (&st.alo, st.phase) {
+            (Some(alo), Phase::Disconnected | Phase::Connecting) => alo.store.bytes(),
+            _ => 0,
+        };
         if st.reconnect_limit.is_none() && st.phase == Phase::Disconnected {
-            0
+            resend
         } else {
-            st.batch.len()
+            st.batch.len() + resend
         }
     }
 
@@ -482,6 +645,16 @@ impl WriteQueue {
             st.direct = None;
             st.skip = 0;
             st.records.clear();
+            if let Some(alo) = &mut st.alo {
+                if alo.store.bytes() > 0 {
+                    tracing::debug!(
+                        bytes = alo.store.bytes(),
+                        "closed with unconfirmed publishes; they are not re-sent"
+                    );
+                }
+                alo.store.clear();
+                alo.reset_connection();
+            }
         }
         drop(st);
         // Publishers waiting for space must re-check (they may now fail or buffer).
@@ -507,6 +680,13 @@ impl WriteQueue {
         st.batch = kept;
         st.skip = 0;
         st.direct = None;
+        if let Some(alo) = &mut st.alo {
+            // The offsets stay until `connect`: the driver still hands back its batch.
+            alo.ping_ends.clear();
+            alo.uncovered = 0;
+            alo.uncovered_since = None;
+            alo.confirms_out = 0;
+        }
         drop(st);
         self.space.notify_waiters();
     }
@@ -514,13 +694,20 @@ impl WriteQueue {
     /// The driver hands back the batch it was writing when the transport went: its publishes
     /// that the transport did not take whole go in front of everything queued since (D1).
     /// Bytes the transport accepted (the kernel's or TLS's buffers) count as sent and are
-    /// never re-sent: at most once.
-    pub(crate) fn requeue(&self, inflight: &Batch, sent: usize) {
+    /// never re-sent: at most once. With `at_least_once` the whole batch joins the unconfirmed
+    /// publishes instead (what the transport accepted is not confirmed either), and `inflight`
+    /// is left empty.
+    pub(crate) fn requeue(&self, inflight: &mut Batch, sent: usize) {
         if inflight.is_empty() {
             return;
         }
         let mut st = self.lock();
         if matches!(st.phase, Phase::Closed | Phase::Closing) {
+            return;
+        }
+        if let Some(alo) = &mut st.alo {
+            alo.store.retire(alo.inflight_start, inflight);
+            alo.inflight_len = 0;
             return;
         }
         let mut kept = Batch::with_capacity(BATCH_CAPACITY.max(inflight.len() + st.batch.len()));
@@ -532,23 +719,40 @@ impl WriteQueue {
     /// Starts a new connection: `prefix` (the re-sent subscriptions, R54) goes before everything
     /// buffered (R65) and the phase becomes `phase`. `apply` runs under the lock with the
     /// pending records, so a subscription made concurrently is either in the table (and in
-    /// `prefix`) or sends its own SUB afterwards, never both.
+    /// `prefix`) or sends its own SUB afterwards, never both. With `at_least_once`, the
+    /// publishes the previous connections did not confirm go between the two, in their
+    /// original order; returns how many.
     pub(crate) fn connect(
         &self,
         phase: Phase,
         apply: impl FnOnce(&mut Vec<Record>, &mut BytesMut),
-    ) {
+    ) -> u64 {
         let mut st = self.lock();
         let mut records = std::mem::take(&mut st.records);
         let mut prefix = BytesMut::new();
         apply(&mut records, &mut prefix);
         // Records `apply` did not consume (commands) stay for the driver.
         st.records.splice(0..0, records);
-        if !prefix.is_empty() {
-            let old = std::mem::replace(&mut st.batch, Batch::with_capacity(BATCH_CAPACITY));
-            st.batch
-                .push(FrameKind::Control, |b| b.extend_from_slice(&prefix));
+        let resend = st.alo.as_ref().is_some_and(|alo| !alo.store.is_empty());
+        let mut resent = 0;
+        if !prefix.is_empty() || resend {
+            let capacity = BATCH_CAPACITY.max(st.batch.len() + prefix.len());
+            let old = std::mem::replace(&mut st.batch, Batch::with_capacity(capacity));
+            if !prefix.is_empty() {
+                st.batch
+                    .push(FrameKind::Control, |b| b.extend_from_slice(&prefix));
+            }
+            let st = &mut *st;
+            if let Some(alo) = &mut st.alo {
+                resent = alo.store.take_publishes(&mut st.batch);
+                alo.resent += resent;
+            }
             old.retain_publishes(0, &mut st.batch);
+        }
+        let queued = st.batch.len();
+        if let Some(alo) = &mut st.alo {
+            alo.reset_connection();
+            alo.uncovered = queued;
         }
         st.phase = phase;
         st.pongs.clear();
@@ -557,6 +761,7 @@ impl WriteQueue {
         st.urgent = false;
         st.last_take = None;
         st.skip = 0;
+        resent
     }
 
     /// Lets publishers write a lone frame straight to this socket (plain TCP only).
@@ -578,7 +783,7 @@ mod tests {
     use super::*;
 
     fn queue(limit: Option<usize>) -> WriteQueue {
-        WriteQueue::new(limit, Arc::default())
+        WriteQueue::new(limit, None, Arc::default())
     }
 
     fn publish(q: &WriteQueue, subject: &str, payload: &'static [u8]) -> Result<(), PublishError> {
@@ -662,7 +867,7 @@ mod tests {
         publish(&q, "c", b"3").unwrap();
         // the socket took the first frame and half of the second
         q.disconnect(Phase::Disconnected);
-        q.requeue(&inflight, 16);
+        q.requeue(&mut inflight, 16);
         assert_eq!(q.phase(), Phase::Disconnected);
         q.connect(Phase::Connected, |_, _| {});
         assert_eq!(drain(&q), b"PUB b 1\r\n2\r\nPUB c 1\r\n3\r\n");
@@ -754,6 +959,126 @@ mod tests {
         publish(&q, "a", b"4").unwrap();
         let pause = later + Duration::from_millis(1);
         assert_eq!(q.take(&mut b, pause, false), Take::Batch { skip: 0 });
+    }
+
+    fn alo_queue(limit: usize) -> WriteQueue {
+        let q = WriteQueue::new(Some(1 << 20), Some(limit), Arc::default());
+        q.connect(Phase::Connected, |_, _| {});
+        q
+    }
+
+    /// Writes everything queued; the written batches are handed back (kept unconfirmed).
+    fn write_all(q: &WriteQueue) -> Vec<u8> {
+        drain(q)
+    }
+
+    #[test]
+    fn alo_a_pong_confirms_what_was_written_before_its_ping() {
+        let q = alo_queue(1 << 20);
+        publish(&q, "a", b"1").unwrap();
+        q.ping(PongWaiter::Confirm).unwrap();
+        publish(&q, "b", b"2").unwrap();
+        assert_eq!(write_all(&q), b"PUB a 1\r\n1\r\nPING\r\nPUB b 1\r\n2\r\n");
+        assert_eq!(q.unconfirmed(), 30, "written is not confirmed");
+        let status = q.confirm_status().unwrap();
+        assert_eq!((status.uncovered, status.outstanding), (12, 1));
+        assert!(status.since.is_some(), "the write started the clock");
+        assert_eq!(q.pong(), None);
+        assert_eq!(q.unconfirmed(), 12, "only what follows the PING is left");
+        assert_eq!(q.confirm_status().unwrap().outstanding, 0);
+        // the connection dies: the unconfirmed publish goes first on the next one, after the
+        // subscriptions and before what was buffered meanwhile (R65)
+        q.disconnect(Phase::Disconnected);
+        publish(&q, "c", b"3").unwrap();
+        assert_eq!(q.buffered(), 24, "buffered counts what waits to be re-sent");
+        let resent = q.connect(Phase::Connected, |_, prefix| {
+            prefix.extend_from_slice(b"SUB x 1\r\n")
+        });
+        assert_eq!(resent, 1);
+        assert_eq!(q.resent(), 1);
+        assert_eq!(
+            write_all(&q),
+            b"SUB x 1\r\nPUB b 1\r\n2\r\nPUB c 1\r\n3\r\n"
+        );
+    }
+
+    #[test]
+    fn alo_d1_the_batch_in_flight_is_kept_whole_after_the_written_ones() {
+        let q = alo_queue(1 << 20);
+        publish(&q, "a", b"1").unwrap();
+        let mut inflight = Batch::default();
+        assert!(matches!(
+            q.take(&mut inflight, Instant::now(), true),
+            Take::Batch { .. }
+        ));
+        publish(&q, "b", b"2").unwrap();
+        // `a` written completely and handed back; `b` taken and written in part
+        assert!(matches!(
+            q.take(&mut inflight, Instant::now(), true),
+            Take::Batch { .. }
+        ));
+        q.ping(PongWaiter::KeepAlive).unwrap();
+        publish(&q, "c", b"3").unwrap();
+        q.disconnect(Phase::Disconnected);
+        q.requeue(&mut inflight, 4);
+        assert!(inflight.is_empty());
+        assert_eq!(q.connect(Phase::Connected, |_, _| {}), 2);
+        assert_eq!(
+            drain(&q),
+            b"PUB a 1\r\n1\r\nPUB b 1\r\n2\r\nPUB c 1\r\n3\r\n",
+            "in order, whole, the PING of the dead connection dropped"
+        );
+    }
+
+    #[tokio::test]
+    async fn alo_publishers_wait_at_the_unconfirmed_limit_until_a_pong() {
+        let q = Arc::new(alo_queue(20));
+        publish(&q, "a", b"1").unwrap();
+        publish(&q, "b", b"2").unwrap(); // 12 < 20 before it: accepted, crosses the limit
+        let payload = Bytes::from_static(b"3");
+        let frame = PublishFrame {
+            subject: "c",
+            reply: None,
+            headers: None,
+            payload: &payload,
+        };
+        assert!(
+            q.try_publish(&frame).is_err(),
+            "back-pressure, not an error"
+        );
+        write_all(&q);
+        assert!(q.try_publish(&frame).is_err(), "still unconfirmed");
+        q.ping(PongWaiter::Confirm).unwrap();
+        write_all(&q);
+        let waiting = {
+            let q = Arc::clone(&q);
+            tokio::spawn(async move {
+                let payload = Bytes::from_static(b"4");
+                let frame = PublishFrame {
+                    subject: "d",
+                    reply: None,
+                    headers: None,
+                    payload: &payload,
+                };
+                q.publish(&frame).await
+            })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        assert_eq!(q.pong(), None);
+        waiting.await.unwrap().unwrap();
+        assert_eq!(q.unconfirmed(), 0);
+    }
+
+    #[test]
+    fn alo_closed_forgets_the_unconfirmed() {
+        let q = alo_queue(1 << 20);
+        publish(&q, "a", b"1").unwrap();
+        write_all(&q);
+        assert_eq!(q.unconfirmed(), 12);
+        q.set_phase(Phase::Closed);
+        assert_eq!(q.unconfirmed(), 0);
+        assert_eq!(q.buffered(), 0);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod util;
 
+mod at_least_once;
 mod auth;
 mod buffer;
 mod cluster;

@@ -29,6 +29,10 @@ const PULL_HEARTBEAT: Duration = Duration::from_secs(3);
 /// A read with no chunk for this long fails instead of waiting for ever (the object was
 /// replaced or deleted while being read; fail-overs resume well within it).
 const STALL: Duration = Duration::from_secs(120);
+/// How long a read waits for more chunks once the consumer said none are pending although
+/// the object is not complete. Right after a fail-over a new stream leader's consumer can
+/// report 0 pending for a moment, so this is not taken as proof of a missing chunk at once.
+const SHORT_STALL: Duration = Duration::from_secs(10);
 
 impl ObjectStore {
     /// Opens an object for reading (J27): an [`Object`] that reads its chunks as they are
@@ -112,6 +116,7 @@ impl ObjectStore {
             received_chunks: 0,
             state: State::Reading,
             stall: Box::pin(tokio::time::sleep(STALL)),
+            none_pending: false,
         })
     }
 }
@@ -151,6 +156,8 @@ pub struct Object {
     state: State,
     /// Fires when no chunk came for [`STALL`].
     stall: Pin<Box<tokio::time::Sleep>>,
+    /// The last chunk's consumer reported nothing pending although chunks are missing.
+    none_pending: bool,
 }
 
 impl Object {
@@ -193,10 +200,14 @@ impl Object {
                 Poll::Ready(item) => item,
                 Poll::Pending => {
                     ready!(self.stall.as_mut().poll(cx));
-                    let r = Err(self.corrupt(format!(
-                        "no chunk for {STALL:?} after {} of {} (replaced or deleted meanwhile?)",
-                        self.received_chunks, self.info.chunks
-                    )));
+                    let r = Err(self.corrupt(if self.none_pending {
+                        format!("{} of {} chunks stored", self.received_chunks, self.info.chunks)
+                    } else {
+                        format!(
+                            "no chunk for {STALL:?} after {} of {} (replaced or deleted meanwhile?)",
+                            self.received_chunks, self.info.chunks
+                        )
+                    }));
                     return Poll::Ready(self.finish(r).map(|()| false));
                 }
             };
@@ -212,9 +223,6 @@ impl Object {
                     return Poll::Ready(self.finish(r).map(|()| false));
                 }
             };
-            self.stall
-                .as_mut()
-                .reset(tokio::time::Instant::now() + STALL);
             let pending = msg.info().map(|i| i.pending).unwrap_or(u64::MAX);
             let payload = msg.payload.clone();
             self.received_chunks += 1;
@@ -227,13 +235,13 @@ impl Object {
                 )));
                 return Poll::Ready(self.finish(r).map(|()| false));
             }
-            if self.received_chunks < self.info.chunks && pending == 0 {
-                let r = Err(self.corrupt(format!(
-                    "{} of {} chunks stored",
-                    self.received_chunks, self.info.chunks
-                )));
-                return Poll::Ready(self.finish(r).map(|()| false));
-            }
+            // None pending while chunks are missing: wait a short while for more (a fail-over
+            // can make a new consumer report 0 for a moment), then the object is incomplete.
+            self.none_pending = self.received_chunks < self.info.chunks && pending == 0;
+            let wait = if self.none_pending { SHORT_STALL } else { STALL };
+            self.stall
+                .as_mut()
+                .reset(tokio::time::Instant::now() + wait);
             if self.received_chunks == self.info.chunks {
                 // The last chunk: handed out only with a matching digest.
                 let result = self.verify();

@@ -7,7 +7,8 @@
 //! - [`drain`]: the drain's stages (R113).
 //! - [`timer`]: the table of deadlines, keyed by [`Timer`](timer::Timer).
 //! - [`ping`]: keep-alive arithmetic (R37, R38).
-//! - [`transport`]: TCP and TLS sockets, polled without cancellation.
+//! - [`transport`]: TCP and TLS sockets and WebSockets, polled without cancellation.
+//! - [`websocket`]: the WebSocket transport (`ws://`, `wss://`) as a byte pipe.
 //! - [`driver`]: the task: moves bytes and timers, carries out the machine's actions.
 
 pub(crate) mod drain;
@@ -17,6 +18,7 @@ pub(crate) mod machine;
 pub(crate) mod ping;
 pub(crate) mod timer;
 pub(crate) mod transport;
+pub(crate) mod websocket;
 
 #[cfg(test)]
 mod tests;

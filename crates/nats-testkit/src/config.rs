@@ -49,6 +49,8 @@ struct WebSocket {
     port: Option<u16>,
     /// `(cert_file, key_file)`; `None` is `no_tls: true`.
     tls: Option<(String, String)>,
+    /// `ca_file` with `verify: true`: clients must present a certificate it signed.
+    verify_ca: Option<String>,
     advertise: Option<String>,
 }
 
@@ -220,6 +222,7 @@ impl ServerConfig {
         self.websocket = Some(WebSocket {
             port,
             tls: None,
+            verify_ca: None,
             advertise: None,
         });
         self
@@ -251,8 +254,26 @@ impl ServerConfig {
                 cert_file.as_ref().to_string_lossy().into_owned(),
                 key_file.as_ref().to_string_lossy().into_owned(),
             )),
+            verify_ca: None,
             advertise: None,
         });
+        self
+    }
+
+    /// Mutual TLS on the websocket port: its `tls { }` gets `ca_file` and `verify: true`, so a
+    /// client must present a certificate signed by that CA. Needs
+    /// [`websocket_tls`](ServerConfig::websocket_tls) first; does nothing without.
+    ///
+    /// ```no_run
+    /// let config = nats_testkit::ServerConfig::new()
+    ///     .websocket_tls(None, "/pki/server-cert.pem", "/pki/server-key.pem")
+    ///     .websocket_verify_clients("/pki/ca.pem");
+    /// ```
+    #[must_use]
+    pub fn websocket_verify_clients(mut self, ca_file: impl AsRef<Path>) -> Self {
+        if let Some(ws) = self.websocket.as_mut().filter(|ws| ws.tls.is_some()) {
+            ws.verify_ca = Some(ca_file.as_ref().to_string_lossy().into_owned());
+        }
         self
     }
 
@@ -400,10 +421,14 @@ impl ServerConfig {
                 Some((cert, key)) => {
                     let _ = writeln!(
                         s,
-                        "  tls {{\n    cert_file: {}\n    key_file: {}\n  }}",
+                        "  tls {{\n    cert_file: {}\n    key_file: {}",
                         quote(cert),
                         quote(key)
                     );
+                    if let Some(ca) = &ws.verify_ca {
+                        let _ = writeln!(s, "    ca_file: {}\n    verify: true", quote(ca));
+                    }
+                    let _ = writeln!(s, "  }}");
                 }
                 None => {
                     let _ = writeln!(s, "  no_tls: true");
@@ -516,6 +541,14 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("no_tls"), "{text}");
+        let text = ServerConfig::new()
+            .websocket_tls(None, "/c.pem", "/k.pem")
+            .websocket_verify_clients("/ca.pem")
+            .render(1, Path::new("l"), Path::new("js"));
+        assert!(
+            text.contains("    ca_file: \"/ca.pem\"\n    verify: true\n  }"),
+            "{text}"
+        );
         let picked = ServerConfig::new()
             .websocket(None)
             .with_websocket_port(|| 9);

@@ -43,6 +43,8 @@ const READ_GATHER: usize = 64 * 1024;
 const MAX_INCOMING_FRAME: usize = 64 * 1024 * 1024;
 
 /// An open WebSocket, over TCP (`ws://`) or our TLS (`wss://`).
+// The transport holds it boxed, so the size of the TLS variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum WsStream {
     Plain(WebSocketStream<TcpStream>),
     Tls(WebSocketStream<TlsStream<TcpStream>>),

@@ -55,9 +55,24 @@ async fn pub_sub_and_request_over_ws() {
         .unwrap();
         assert_eq!(reply.payload, Bytes::from(format!("re:q{i}")));
     }
+    // R2: the path of the URL goes into the upgrade request (the server accepts any path).
+    let with_path = nats_client::connect(format!("{url}/nats/ws?x=1").as_str())
+        .await
+        .unwrap();
+    assert_eq!(
+        with_path.connected_url().unwrap(),
+        format!("{url}/nats/ws?x=1")
+    );
+    with_path
+        .publish("ws.greet", "via path".into())
+        .await
+        .unwrap();
+    assert_eq!(next_msg(&mut sub).await.payload, "via path");
+    with_path.close().await;
+
     client.flush().await.unwrap();
     let stats = client.statistics();
-    assert!(stats.out_msgs >= 21 && stats.in_msgs >= 21, "{stats:?}");
+    assert!(stats.out_msgs >= 21 && stats.in_msgs >= 22, "{stats:?}");
     client.drain().await.unwrap();
     responder.abort();
 }

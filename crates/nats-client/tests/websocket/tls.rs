@@ -15,9 +15,10 @@ use rcgen::{
 
 use crate::wait::next_msg;
 
-/// A CA and one server leaf for localhost / 127.0.0.1, as PEM files in a temp dir.
+/// A CA and the leaves it signs (localhost / 127.0.0.1), as PEM files in a temp dir.
 struct Pki {
     dir: tempfile::TempDir,
+    ca: CertifiedIssuer<'static, KeyPair>,
 }
 
 impl Pki {
@@ -31,17 +32,26 @@ impl Pki {
         let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        let pki = Pki { dir, ca };
+        pki.issue("server", false);
+        pki
+    }
+
+    /// Writes `{stem}-cert.pem` and `{stem}-key.pem`.
+    fn issue(&self, stem: &str, client: bool) {
         let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
         leaf.subject_alt_names
             .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
-        leaf.distinguished_name
-            .push(DnType::CommonName, "ws server");
-        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        leaf.distinguished_name.push(DnType::CommonName, stem);
+        leaf.extended_key_usages = vec![if client {
+            ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            ExtendedKeyUsagePurpose::ServerAuth
+        }];
         let key = KeyPair::generate().unwrap();
-        let cert = leaf.signed_by(&key, &ca).unwrap();
-        std::fs::write(dir.path().join("server-cert.pem"), cert.pem()).unwrap();
-        std::fs::write(dir.path().join("server-key.pem"), key.serialize_pem()).unwrap();
-        Pki { dir }
+        let cert = leaf.signed_by(&key, &self.ca).unwrap();
+        std::fs::write(self.path(&format!("{stem}-cert.pem")), cert.pem()).unwrap();
+        std::fs::write(self.path(&format!("{stem}-key.pem")), key.serialize_pem()).unwrap();
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -154,4 +164,41 @@ async fn r6_require_tls_turns_ws_into_wss() {
         .unwrap();
     assert!(client.connected_url().unwrap().starts_with("wss://"));
     client.close().await;
+}
+
+/// Mutual TLS over wss: a server that verifies client certificates accepts the client with
+/// tls_client_cert (the same option as for tls://) and refuses it without one.
+#[tokio::test]
+async fn wss_presents_the_client_certificate() {
+    let pki = Pki::new();
+    pki.issue("client", true);
+    let server = ServerConfig::new()
+        .websocket_tls(
+            None,
+            pki.path("server-cert.pem"),
+            pki.path("server-key.pem"),
+        )
+        .websocket_verify_clients(pki.path("ca.pem"))
+        .start()
+        .await
+        .unwrap();
+    let url = server.ws_url().unwrap();
+    let client = nats_client::ConnectOptions::new()
+        .tls_root_certificates(pki.path("ca.pem"))
+        .tls_client_cert(pki.path("client-cert.pem"), pki.path("client-key.pem"))
+        .connect(url.as_str())
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    client.close().await;
+    let err = nats_client::ConnectOptions::new()
+        .tls_root_certificates(pki.path("ca.pem"))
+        .connection_timeout(std::time::Duration::from_secs(2))
+        .connect(url.as_str())
+        .await
+        .unwrap_err();
+    assert!(
+        !matches!(err, ConnectError::TimedOut(_)),
+        "refused, not hung: {err:?}"
+    );
 }

@@ -4,6 +4,7 @@
 //! nats-client-peers --workload pub|pubsub|reqrep --url nats://127.0.0.1:PORT --n N --size S
 //! nats-client-peers --workload pub|pubsub ... --at-least-once 1   (the publisher on
 //!                   ConnectOptions::at_least_once; the line gets "at_least_once": true)
+//! nats-client-peers --workload pub|pubsub|reqrep --url ws://127.0.0.1:WS_PORT --n N --size S
 //! nats-client-peers --workload reconnect --urls U1,U2 --pids PORT1=PID1,PORT2=PID2 --trial T
 //! nats-client-peers --workload js-pub --url nats://127.0.0.1:PORT --n N --size S
 //! nats-client-peers --workload js-pub-async|js-consume --url URL --n N --size S --window W
@@ -12,7 +13,10 @@
 //! nats-client-peers --workload kv-put|kv-get --url nats://127.0.0.1:PORT --n N --size S
 //! ```
 //!
-//! Prints exactly one JSON object on stdout; diagnostics go to stderr.
+//! Prints exactly one JSON object on stdout; diagnostics go to stderr. A `ws://` or `wss://`
+//! URL runs the workload over the server's `websocket { }` port; the line then says
+//! `"transport":"ws"` (otherwise `"tcp"`), so a ws and a tcp run of one workload compare
+//! directly.
 
 mod js;
 mod kv;
@@ -146,6 +150,14 @@ async fn run(args: &Args) -> Res<Map<String, Value>> {
     let url = args.str("url", "nats://127.0.0.1:4222");
     let n = args.num("n", 1_000_000)?;
     let size = args.num("size", 16)?;
+    let ws = url.starts_with("ws://") || url.starts_with("wss://");
+    let mut m = workload(args, &url, n, size).await?;
+    m.insert("transport".into(), json!(if ws { "ws" } else { "tcp" }));
+    Ok(m)
+}
+
+async fn workload(args: &Args, url: &str, n: u64, size: u64) -> Res<Map<String, Value>> {
+    let url = url.to_string();
     match args.str("workload", "pub").as_str() {
         "pub" => workloads::publish(&url, n, size, args).await,
         "pubsub" => workloads::pubsub(&url, n, size, args).await,

@@ -62,6 +62,38 @@ pub enum ConnectError {
     /// The server's certificate failed verification (unknown CA, wrong name, expired...).
     #[error("TLS certificate verification failed: {0}")]
     TlsCertificate(String),
+    /// The server pool mixes WebSocket (`ws://`, `wss://`) and plain (`nats://`, `tls://`)
+    /// URLs (R5): the first URL decides, `other` is the first one that does not match. Also
+    /// returned by `set_server_pool`, which then leaves the pool unchanged.
+    ///
+    /// ```
+    /// # async fn demo() {
+    /// use nats_client::ConnectError;
+    /// let err = nats_client::connect("ws://127.0.0.1:8080,nats://127.0.0.1:4222")
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(matches!(err, ConnectError::MixingWebSocketSchemes { .. }));
+    /// # }
+    /// ```
+    #[error(
+        "cannot mix websocket and non-websocket URLs in one server pool ({first} and {other})"
+    )]
+    MixingWebSocketSchemes {
+        /// The first URL of the pool (credentials hidden).
+        first: String,
+        /// The first URL whose kind differs (credentials hidden).
+        other: String,
+    },
+    /// The WebSocket upgrade failed: the server did not answer the HTTP upgrade request with
+    /// `101 Switching Protocols` (a `ws://` URL pointed at a plain NATS port, a wrong path, a
+    /// proxy refusing it), or the WebSocket framing broke during the handshake.
+    ///
+    /// ```
+    /// let err = nats_client::ConnectError::WebSocket("no 101 response".into());
+    /// assert!(err.to_string().contains("websocket"));
+    /// ```
+    #[error("websocket upgrade failed: {0}")]
+    WebSocket(String),
     /// The credentials could not be produced for this attempt: a credentials file or NKey
     /// seed that cannot be read or parsed, a failed auth callback, or a server without nonce
     /// for NKey authentication (R27, R31). The text never contains a secret.

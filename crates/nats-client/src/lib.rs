@@ -23,7 +23,26 @@
 //! ```
 //!
 //! JetStream, Key-Value and Object Store live in the `nats-jetstream` crate, on this crate's
-//! public API. Websockets and the NATS service API are not implemented yet.
+//! public API.
+//!
+//! ## WebSocket
+//!
+//! `ws://host:port/path` and `wss://host:port/path` URLs connect through a server's
+//! `websocket { }` block: the same client, the same reconnect behaviour (pool, discovered
+//! servers, back-off, buffer, resubscription, lame duck, events); only the transport differs.
+//! `wss://` takes the same TLS options as `tls://` (roots, client certificates, a custom
+//! rustls config). A pool is either all WebSocket or all plain
+//! ([`ConnectError::MixingWebSocketSchemes`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), nats_client::Error> {
+//! let client = nats_client::ConnectOptions::new()
+//!     .tls_root_certificates("ca.pem")
+//!     .connect("wss://nats.example.com:8443")
+//!     .await?;
+//! client.publish("greeting", "hello over websocket".into()).await?;
+//! # Ok(()) }
+//! ```
 //!
 //! ## Design
 //!
@@ -128,7 +147,7 @@ pub use options::{
 };
 pub use pool::{PoolServer, ReconnectDelay, ReconnectToServer};
 pub use request::Request;
-pub use server_addr::{ServerAddr, DEFAULT_PORT};
+pub use server_addr::{ServerAddr, DEFAULT_PORT, DEFAULT_WSS_PORT, DEFAULT_WS_PORT};
 pub use stats::Statistics;
 pub use subscriber::Subscriber;
 

@@ -617,7 +617,8 @@ impl ConnectOptions {
     /// Require TLS on every server (R6, R30). A `tls://` URL does the same; a server whose
     /// INFO says `tls_required` is upgraded to TLS even without it (R30). With TLS on, the
     /// reconnect jitter uses its TLS bound (R16). When the server offers no TLS the attempt
-    /// fails with [`ConnectError::SecureConnectionWanted`].
+    /// fails with [`ConnectError::SecureConnectionWanted`]. In a WebSocket pool it makes every
+    /// `ws://` server `wss://` (TLS under the WebSocket, with these same TLS options).
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), nats_client::ConnectError> {
@@ -634,13 +635,19 @@ impl ConnectOptions {
 
     /// Verify servers against the CA certificates of this PEM file instead of the operating
     /// system's roots. Turns TLS on (R6, R16). The file is read again for every connection
-    /// attempt (R27).
+    /// attempt (R27). Every TLS option applies to `wss://` servers exactly as to `tls://`
+    /// ones: the TLS session under the WebSocket is this client's rustls session.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), nats_client::ConnectError> {
     /// let client = nats_client::ConnectOptions::new()
     ///     .tls_root_certificates("/etc/nats/ca.pem")
     ///     .connect("tls://nats.internal:4222")
+    ///     .await?;
+    /// // The same roots for a websocket server with TLS:
+    /// let ws = nats_client::ConnectOptions::new()
+    ///     .tls_root_certificates("/etc/nats/ca.pem")
+    ///     .connect("wss://nats.internal:8443/nats")
     ///     .await?;
     /// # Ok(()) }
     /// ```
@@ -699,7 +706,8 @@ impl ConnectOptions {
     }
 
     /// Do the TLS handshake right after the TCP connect, before the server's INFO, for servers
-    /// configured with `handshake_first` (R30). Turns TLS on (R6, R16).
+    /// configured with `handshake_first` (R30). Turns TLS on (R6, R16). A `wss://` server
+    /// always gets its TLS handshake first, before the HTTP upgrade, with or without it.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), nats_client::ConnectError> {

@@ -252,7 +252,9 @@ impl ServerPool {
                 continue;
             };
             if let Some(reference) = &reference {
+                // Trap 13: a discovered server takes the connection's scheme (wss, not ws).
                 addr.set_tls(reference.is_tls());
+                addr.set_websocket(reference.is_websocket());
                 addr = addr.with_credentials_of(reference);
             }
             let key = addr.key();
@@ -683,6 +685,20 @@ mod tests {
         // empty list: no change (trap 8)
         p.apply_connect_urls(&[], &mut rng);
         assert_eq!(p.len(), 3);
+    }
+
+    #[test]
+    fn r101_discovered_servers_of_a_websocket_pool_are_websocket() {
+        let mut rng = Rng::with_seed(0);
+        let mut p = ServerPool::new(addrs(&["wss://u:p@seed:8443/ws"]), false, None, &mut rng);
+        p.set_current(&p.get(0).unwrap().clone());
+        let new = p.apply_connect_urls(&["seed:8443".into(), "10.0.0.2:8443".into()], &mut rng);
+        assert_eq!(new, ["10.0.0.2:8443"]);
+        let d = &p.entries()[1].addr;
+        assert!(d.is_websocket() && d.is_tls(), "{d}");
+        assert_eq!(d.username(), Some("u"));
+        assert_eq!(d.tls_name(), Some("seed"));
+        assert_eq!(d.to_string(), "wss://u:***@10.0.0.2:8443");
     }
 
     #[test]

@@ -17,11 +17,49 @@ use crate::error::ConnectError;
 /// ```
 pub const DEFAULT_PORT: u16 = 4222;
 
+/// The default port of a `ws://` URL without one (R2).
+///
+/// # Examples
+///
+/// ```
+/// let addr = nats_client::ServerAddr::parse("ws://demo.nats.io")?;
+/// assert_eq!(addr.port(), nats_client::DEFAULT_WS_PORT);
+/// # Ok::<(), nats_client::ConnectError>(())
+/// ```
+pub const DEFAULT_WS_PORT: u16 = 80;
+
+/// The default port of a `wss://` URL without one (R2).
+///
+/// # Examples
+///
+/// ```
+/// let addr = nats_client::ServerAddr::parse("wss://demo.nats.io")?;
+/// assert_eq!(addr.port(), nats_client::DEFAULT_WSS_PORT);
+/// # Ok::<(), nats_client::ConnectError>(())
+/// ```
+pub const DEFAULT_WSS_PORT: u16 = 443;
+
 /// One server of the pool: scheme, host, port and the credentials its URL carried.
 ///
 /// Parsed from `nats://host:port`, `tls://host:port`, `host:port`, `host`, `[::1]:4222`,
 /// `user:pass@host` and `token@host` (R2: a missing scheme is `nats`, a missing or empty port
 /// is 4222). `Display` and `Debug` never show the password or token.
+///
+/// WebSocket servers are `ws://host:port/path` and `wss://host:port/path` (the server's
+/// `websocket { }` block): the port defaults to 80 and 443, the path (with any query) is kept
+/// and sent in the HTTP upgrade request (`/` when absent). A `wss://` URL uses the same TLS
+/// options as `tls://`. WebSocket and plain URLs cannot be mixed in one pool (R5).
+///
+/// ```
+/// use nats_client::ServerAddr;
+///
+/// let addr: ServerAddr = "wss://nats.example.com/nats?region=eu".parse()?;
+/// assert!(addr.is_websocket() && addr.is_tls());
+/// assert_eq!(addr.port(), 443);
+/// assert_eq!(addr.path(), Some("/nats?region=eu"));
+/// assert_eq!(addr.to_string(), "wss://nats.example.com:443/nats?region=eu");
+/// # Ok::<(), nats_client::ConnectError>(())
+/// ```
 ///
 /// # Examples
 ///
@@ -37,12 +75,16 @@ pub const DEFAULT_PORT: u16 = 4222;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ServerAddr {
     tls: bool,
+    /// `ws://` or `wss://`: the connection is a WebSocket.
+    websocket: bool,
     host: String,
     port: u16,
     user: Option<String>,
     pass: Option<String>,
     /// The name to verify in TLS when `host` is a bare IP learned from a named seed (R29).
     tls_name: Option<String>,
+    /// The WebSocket request path (with its query), `None` for `/`.
+    path: Option<String>,
 }
 
 impl ServerAddr {
@@ -72,15 +114,40 @@ impl ServerAddr {
         if trimmed.is_empty() {
             return Err(invalid("empty URL"));
         }
-        let (tls, rest) = match trimmed.split_once("://") {
+        let (tls, websocket, rest) = match trimmed.split_once("://") {
             Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
-                "nats" => (false, rest),
-                "tls" => (true, rest),
-                "ws" | "wss" => return Err(invalid("websocket URLs are not supported")),
-                _ => return Err(invalid("unknown scheme (use nats:// or tls://)")),
+                "nats" => (false, false, rest),
+                "tls" => (true, false, rest),
+                "ws" => (false, true, rest),
+                "wss" => (true, true, rest),
+                _ => {
+                    return Err(invalid(
+                        "unknown scheme (use nats://, tls://, ws:// or wss://)",
+                    ))
+                }
             },
-            None => (false, trimmed),
+            None => (false, false, trimmed),
         };
+        // A WebSocket URL may carry a path: the authority ends at the first '/' or '?'
+        // (RFC 3986: neither appears unencoded in the user info).
+        let (rest, path) = match rest.find(['/', '?']) {
+            Some(at) if websocket => {
+                let (authority, path) = rest.split_at(at);
+                let path = if path.starts_with('?') {
+                    format!("/{path}")
+                } else {
+                    path.to_string()
+                };
+                (authority, Some(path).filter(|p| p != "/"))
+            }
+            _ => (rest, None),
+        };
+        if path
+            .as_deref()
+            .is_some_and(|p| p.chars().any(char::is_whitespace))
+        {
+            return Err(invalid("whitespace in the path"));
+        }
         let (userinfo, hostport) = match rest.rsplit_once('@') {
             Some((u, h)) => (Some(u), h),
             None => (None, rest),
@@ -114,16 +181,20 @@ impl ServerAddr {
             return Err(invalid("missing or malformed host"));
         }
         let port = match port {
+            None | Some("") if websocket && tls => DEFAULT_WSS_PORT,
+            None | Some("") if websocket => DEFAULT_WS_PORT,
             None | Some("") => DEFAULT_PORT,
             Some(p) => p.parse::<u16>().map_err(|_| invalid("invalid port"))?,
         };
         Ok(ServerAddr {
             tls,
+            websocket,
             host,
             port,
             user: user.filter(|u| !u.is_empty()),
             pass,
             tls_name: None,
+            path,
         })
     }
 
@@ -167,6 +238,35 @@ impl ServerAddr {
     /// ```
     pub fn is_tls(&self) -> bool {
         self.tls
+    }
+
+    /// Whether the server is reached over WebSocket (`ws://` or `wss://`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::ServerAddr;
+    /// assert!(ServerAddr::parse("ws://h:8080")?.is_websocket());
+    /// assert!(ServerAddr::parse("wss://h")?.is_websocket());
+    /// assert!(!ServerAddr::parse("nats://h")?.is_websocket());
+    /// # Ok::<(), nats_client::ConnectError>(())
+    /// ```
+    pub fn is_websocket(&self) -> bool {
+        self.websocket
+    }
+
+    /// The path (with its query) of a WebSocket URL, `None` when it has none (`/` is sent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nats_client::ServerAddr;
+    /// assert_eq!(ServerAddr::parse("ws://h:8080/nats")?.path(), Some("/nats"));
+    /// assert_eq!(ServerAddr::parse("ws://h:8080")?.path(), None);
+    /// # Ok::<(), nats_client::ConnectError>(())
+    /// ```
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
     }
 
     /// The user name (or the token, when the URL has no password) carried in the URL.
@@ -258,6 +358,20 @@ impl ServerAddr {
         self.tls = tls;
     }
 
+    /// Switches the transport to WebSocket or back (a discovered `host:port` takes the
+    /// scheme of the connection that announced it, trap 13).
+    pub(crate) fn set_websocket(&mut self, websocket: bool) {
+        self.websocket = websocket;
+    }
+
+    /// The URL of the HTTP upgrade request: `ws://host:port/path` (IPv6 in brackets); the
+    /// scheme only names the request, TLS is already under it.
+    pub(crate) fn websocket_request_uri(&self) -> String {
+        let scheme = if self.tls { "wss" } else { "ws" };
+        let path = self.path.as_deref().unwrap_or("/");
+        format!("{scheme}://{}{path}", self.socket_addr_string())
+    }
+
     /// Identity of a server for pool bookkeeping: scheme-less `host:port`.
     pub(crate) fn key(&self) -> String {
         self.socket_addr_string()
@@ -275,20 +389,44 @@ impl FromStr for ServerAddr {
 impl fmt::Display for ServerAddr {
     /// The URL with its password or token replaced by `***`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = if self.tls { "tls" } else { "nats" };
+        let scheme = match (self.websocket, self.tls) {
+            (false, false) => "nats",
+            (false, true) => "tls",
+            (true, false) => "ws",
+            (true, true) => "wss",
+        };
         write!(f, "{scheme}://")?;
         match (&self.user, &self.pass) {
             (Some(user), Some(_)) => write!(f, "{user}:***@")?,
             (Some(_), None) => write!(f, "***@")?,
             _ => {}
         }
-        write!(f, "{}", self.socket_addr_string())
+        write!(f, "{}", self.socket_addr_string())?;
+        if let Some(path) = &self.path {
+            f.write_str(path)?;
+        }
+        Ok(())
     }
 }
 
 impl fmt::Debug for ServerAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ServerAddr({self})")
+    }
+}
+
+/// R5: a pool is all WebSocket or all plain (`nats`/`tls`); the first URL decides, the first
+/// one that differs is the error.
+pub(crate) fn check_schemes(addrs: &[ServerAddr]) -> Result<(), ConnectError> {
+    let Some(first) = addrs.first() else {
+        return Ok(());
+    };
+    match addrs.iter().find(|a| a.websocket != first.websocket) {
+        Some(other) => Err(ConnectError::MixingWebSocketSchemes {
+            first: first.to_string(),
+            other: other.to_string(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -402,13 +540,65 @@ mod tests {
             "h:99999",
             "h:abc",
             "[::1",
-            "ws://h",
+            "wss://:443/x",
+            "ws://h:80/a b",
         ] {
             assert!(
                 matches!(ServerAddr::parse(url), Err(ConnectError::InvalidUrl { .. })),
                 "{url:?}"
             );
         }
+    }
+
+    #[test]
+    fn r2_websocket_urls_default_ports_and_keep_the_path() {
+        let cases = [
+            ("ws://127.0.0.1", false, "127.0.0.1", 80, None),
+            ("wss://demo.nats.io", true, "demo.nats.io", 443, None),
+            ("ws://h:8080/", false, "h", 8080, None),
+            ("WS://h:8080/nats/ws", false, "h", 8080, Some("/nats/ws")),
+            ("wss://u:p@h/p?a=b", true, "h", 443, Some("/p?a=b")),
+            ("ws://h?x=1", false, "h", 80, Some("/?x=1")),
+            ("ws://[::1]:9/x", false, "::1", 9, Some("/x")),
+        ];
+        for (url, tls, host, port, path) in cases {
+            let a = ServerAddr::parse(url).unwrap();
+            assert!(a.is_websocket(), "{url}");
+            assert_eq!(
+                (a.is_tls(), a.host(), a.port(), a.path()),
+                (tls, host, port, path),
+                "{url}"
+            );
+        }
+        let a = ServerAddr::parse("wss://u:secret@h:4443/nats").unwrap();
+        assert_eq!(a.to_string(), "wss://u:***@h:4443/nats");
+        assert_eq!(a.websocket_request_uri(), "wss://h:4443/nats");
+        assert_eq!(
+            ServerAddr::parse("ws://[::1]:9")
+                .unwrap()
+                .websocket_request_uri(),
+            "ws://[::1]:9/"
+        );
+        // a path means nothing to a plain NATS URL: still a malformed host
+        assert!(ServerAddr::parse("nats://h:4222/x").is_err());
+    }
+
+    #[test]
+    fn r5_websocket_and_plain_urls_do_not_mix() {
+        let parse = |list: &[&str]| -> Vec<ServerAddr> {
+            list.iter().map(|u| ServerAddr::parse(u).unwrap()).collect()
+        };
+        assert!(check_schemes(&parse(&["ws://a:1", "wss://b:2"])).is_ok());
+        assert!(check_schemes(&parse(&["nats://a:1", "tls://b:2", "c"])).is_ok());
+        assert!(check_schemes(&[]).is_ok());
+        let err = check_schemes(&parse(&["ws://a:1", "u:secret@b:2"])).unwrap_err();
+        assert!(
+            matches!(&err, ConnectError::MixingWebSocketSchemes { first, other }
+                if first == "ws://a:1" && other == "nats://u:***@b:2"),
+            "{err:?}"
+        );
+        assert!(!err.to_string().contains("secret"));
+        assert!(check_schemes(&parse(&["nats://a:1", "ws://b:2"])).is_err());
     }
 
     #[test]

@@ -89,6 +89,20 @@ impl Cluster {
         self.nodes.iter().map(NatsServer::url).collect()
     }
 
+    /// The websocket URLs of all nodes (`ws://` or `wss://`), for a config with a websocket
+    /// block (each node gets its own free port); empty without one.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_testkit::TestkitError> {
+    /// use nats_testkit::{Cluster, ServerConfig};
+    /// let cluster = Cluster::start_with(2, ServerConfig::new().websocket(None)).await?;
+    /// let urls = cluster.ws_urls(); // ["ws://127.0.0.1:P1", "ws://127.0.0.1:P2"]
+    /// # Ok(()) }
+    /// ```
+    pub fn ws_urls(&self) -> Vec<String> {
+        self.nodes.iter().filter_map(NatsServer::ws_url).collect()
+    }
+
     /// Node `i`.
     ///
     /// # Panics

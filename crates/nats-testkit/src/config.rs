@@ -38,8 +38,20 @@ pub struct ServerConfig {
     lame_duck: Option<(Duration, Duration)>,
     ping: Option<(Duration, u32)>,
     jetstream: bool,
+    websocket: Option<WebSocket>,
     extra: String,
     pub(crate) cluster: Option<ClusterSettings>,
+}
+
+/// The `websocket { }` block.
+#[derive(Debug, Clone)]
+struct WebSocket {
+    port: Option<u16>,
+    /// `(cert_file, key_file)`; `None` is `no_tls: true`.
+    tls: Option<(String, String)>,
+    /// `ca_file` with `verify: true`: clients must present a certificate it signed.
+    verify_ca: Option<String>,
+    advertise: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -195,6 +207,124 @@ impl ServerConfig {
         self.jetstream
     }
 
+    /// A `websocket { }` block without TLS (`no_tls: true`) on `127.0.0.1:port`, or on a
+    /// free port (chosen at start, kept across [`NatsServer::restart`]) when `port` is `None`.
+    /// Clients connect to [`NatsServer::ws_url`]. Replaces an earlier websocket setting.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_testkit::TestkitError> {
+    /// let server = nats_testkit::ServerConfig::new().websocket(None).start().await?;
+    /// println!("{}", server.ws_url().expect("websocket enabled"));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn websocket(mut self, port: Option<u16>) -> Self {
+        self.websocket = Some(WebSocket {
+            port,
+            tls: None,
+            verify_ca: None,
+            advertise: None,
+        });
+        self
+    }
+
+    /// A `websocket { }` block with TLS (`tls { cert_file, key_file }`): clients connect to
+    /// [`NatsServer::ws_url`], a `wss://` URL. `port` as in
+    /// [`websocket`](ServerConfig::websocket).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_testkit::TestkitError> {
+    /// let server = nats_testkit::ServerConfig::new()
+    ///     .websocket_tls(None, "/tmp/pki/server-cert.pem", "/tmp/pki/server-key.pem")
+    ///     .start()
+    ///     .await?;
+    /// assert!(server.ws_url().unwrap().starts_with("wss://"));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn websocket_tls(
+        mut self,
+        port: Option<u16>,
+        cert_file: impl AsRef<Path>,
+        key_file: impl AsRef<Path>,
+    ) -> Self {
+        self.websocket = Some(WebSocket {
+            port,
+            tls: Some((
+                cert_file.as_ref().to_string_lossy().into_owned(),
+                key_file.as_ref().to_string_lossy().into_owned(),
+            )),
+            verify_ca: None,
+            advertise: None,
+        });
+        self
+    }
+
+    /// Mutual TLS on the websocket port: its `tls { }` gets `ca_file` and `verify: true`, so a
+    /// client must present a certificate signed by that CA. Needs
+    /// [`websocket_tls`](ServerConfig::websocket_tls) first; does nothing without.
+    ///
+    /// ```no_run
+    /// let config = nats_testkit::ServerConfig::new()
+    ///     .websocket_tls(None, "/pki/server-cert.pem", "/pki/server-key.pem")
+    ///     .websocket_verify_clients("/pki/ca.pem");
+    /// ```
+    #[must_use]
+    pub fn websocket_verify_clients(mut self, ca_file: impl AsRef<Path>) -> Self {
+        if let Some(ws) = self.websocket.as_mut().filter(|ws| ws.tls.is_some()) {
+            ws.verify_ca = Some(ca_file.as_ref().to_string_lossy().into_owned());
+        }
+        self
+    }
+
+    /// The websocket block's `advertise` (`host:port`), the URL the server gives clients of
+    /// its cluster in INFO `connect_urls`. Needs [`websocket`](ServerConfig::websocket) or
+    /// [`websocket_tls`](ServerConfig::websocket_tls) first; does nothing without.
+    ///
+    /// ```no_run
+    /// let config = nats_testkit::ServerConfig::new()
+    ///     .websocket(Some(8080))
+    ///     .websocket_advertise("localhost:8080");
+    /// ```
+    #[must_use]
+    pub fn websocket_advertise(mut self, host_port: &str) -> Self {
+        if let Some(ws) = &mut self.websocket {
+            ws.advertise = Some(host_port.to_owned());
+        }
+        self
+    }
+
+    /// The websocket port, if a websocket block with a fixed port is set.
+    ///
+    /// ```
+    /// let config = nats_testkit::ServerConfig::new().websocket(Some(8080));
+    /// assert_eq!(config.get_websocket_port(), Some(8080));
+    /// ```
+    pub fn get_websocket_port(&self) -> Option<u16> {
+        self.websocket.as_ref().and_then(|ws| ws.port)
+    }
+
+    /// Whether a websocket block is set, and with TLS: `Some(true)` for
+    /// [`websocket_tls`](ServerConfig::websocket_tls).
+    ///
+    /// ```
+    /// assert_eq!(nats_testkit::ServerConfig::new().websocket(None).websocket_tls_enabled(), Some(false));
+    /// assert_eq!(nats_testkit::ServerConfig::new().websocket_tls_enabled(), None);
+    /// ```
+    pub fn websocket_tls_enabled(&self) -> Option<bool> {
+        self.websocket.as_ref().map(|ws| ws.tls.is_some())
+    }
+
+    /// The websocket block with a free port filled in (at spawn; kept for restarts).
+    pub(crate) fn with_websocket_port(mut self, pick: impl FnOnce() -> u16) -> Self {
+        if let Some(ws) = &mut self.websocket {
+            if ws.port.is_none() {
+                ws.port = Some(pick());
+            }
+        }
+        self
+    }
+
     /// Start a server with this config and wait until it accepts clients.
     ///
     /// When no port was set and the chosen free port is taken before the server binds it, it
@@ -282,6 +412,33 @@ impl ServerConfig {
                 quote(&store_dir.to_string_lossy())
             );
         }
+        if let Some(ws) = &self.websocket {
+            let _ = writeln!(s, "websocket {{\n  host: \"127.0.0.1\"");
+            if let Some(port) = ws.port {
+                let _ = writeln!(s, "  port: {port}");
+            }
+            match &ws.tls {
+                Some((cert, key)) => {
+                    let _ = writeln!(
+                        s,
+                        "  tls {{\n    cert_file: {}\n    key_file: {}",
+                        quote(cert),
+                        quote(key)
+                    );
+                    if let Some(ca) = &ws.verify_ca {
+                        let _ = writeln!(s, "    ca_file: {}\n    verify: true", quote(ca));
+                    }
+                    let _ = writeln!(s, "  }}");
+                }
+                None => {
+                    let _ = writeln!(s, "  no_tls: true");
+                }
+            }
+            if let Some(advertise) = &ws.advertise {
+                let _ = writeln!(s, "  advertise: {}", quote(advertise));
+            }
+            let _ = writeln!(s, "}}");
+        }
         if !self.extra.is_empty() {
             s.push_str(&self.extra);
             s.push('\n');
@@ -362,6 +519,47 @@ mod tests {
         );
         let plain = ServerConfig::new().render(1, Path::new("l"), Path::new("/tmp/store"));
         assert!(!plain.contains("jetstream"), "{plain}");
+    }
+
+    #[test]
+    fn websocket_block() {
+        let text = ServerConfig::new()
+            .websocket(Some(8080))
+            .websocket_advertise("h:1")
+            .render(1, Path::new("l"), Path::new("js"));
+        assert!(
+            text.contains(
+                "websocket {\n  host: \"127.0.0.1\"\n  port: 8080\n  no_tls: true\n  advertise: \"h:1\"\n}"
+            ),
+            "{text}"
+        );
+        let text = ServerConfig::new()
+            .websocket_tls(Some(8443), "/c.pem", "/k.pem")
+            .render(1, Path::new("l"), Path::new("js"));
+        assert!(
+            text.contains("  tls {\n    cert_file: \"/c.pem\"\n    key_file: \"/k.pem\"\n  }"),
+            "{text}"
+        );
+        assert!(!text.contains("no_tls"), "{text}");
+        let text = ServerConfig::new()
+            .websocket_tls(None, "/c.pem", "/k.pem")
+            .websocket_verify_clients("/ca.pem")
+            .render(1, Path::new("l"), Path::new("js"));
+        assert!(
+            text.contains("    ca_file: \"/ca.pem\"\n    verify: true\n  }"),
+            "{text}"
+        );
+        let picked = ServerConfig::new()
+            .websocket(None)
+            .with_websocket_port(|| 9);
+        assert_eq!(picked.get_websocket_port(), Some(9));
+        let kept = ServerConfig::new()
+            .websocket(Some(5))
+            .with_websocket_port(|| 9);
+        assert_eq!(kept.get_websocket_port(), Some(5));
+        assert!(!ServerConfig::new()
+            .render(1, Path::new("l"), Path::new("js"))
+            .contains("websocket"));
     }
 
     #[test]

@@ -121,7 +121,7 @@ impl NatsServer {
         let mut server = NatsServer {
             bin,
             port,
-            config: config.clone().port(port),
+            config: config.clone().port(port).with_websocket_port(free_port),
             child: None,
             config_path: dir.path().join("nats-server.conf"),
             log_path: dir.path().join("nats-server.log"),
@@ -247,6 +247,38 @@ impl NatsServer {
     /// `nats://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The websocket URL, `ws://127.0.0.1:PORT` (or `wss://` with
+    /// [`ServerConfig::websocket_tls`]), when the config has a websocket block.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nats_testkit::TestkitError> {
+    /// let server = nats_testkit::ServerConfig::new().websocket(None).start().await?;
+    /// let url = server.ws_url().expect("websocket enabled"); // ws://127.0.0.1:PORT
+    /// # Ok(()) }
+    /// ```
+    pub fn ws_url(&self) -> Option<String> {
+        let port = self.ws_port()?;
+        let scheme = if self.config.websocket_tls_enabled()? {
+            "wss"
+        } else {
+            "ws"
+        };
+        Some(format!("{scheme}://127.0.0.1:{port}"))
+    }
+
+    /// The websocket port (kept across [`restart`](NatsServer::restart)), when the config has
+    /// a websocket block.
+    pub fn ws_port(&self) -> Option<u16> {
+        self.config.get_websocket_port()
+    }
+
+    /// `127.0.0.1:WS_PORT`, when the config has a websocket block (for a
+    /// [`FaultProxy`](crate::FaultProxy) in front of it).
+    pub fn ws_addr(&self) -> Option<SocketAddr> {
+        self.ws_port()
+            .map(|port| SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
     }
 
     /// The client port (kept across [`restart`](NatsServer::restart)).

@@ -76,8 +76,8 @@ impl ConnectOptions {
     ///
     /// # Errors
     ///
-    /// [`ConnectError::InvalidUrl`] / [`ConnectError::InvalidOptions`] for bad input (always,
-    /// R110); otherwise [`ConnectError::NoServers`] when every server refused, or the last
+    /// [`ConnectError::InvalidUrl`] / [`ConnectError::InvalidOptions`] /
+    /// [`ConnectError::MixingWebSocketSchemes`] for bad input (always, R5, R110); otherwise [`ConnectError::NoServers`] when every server refused, or the last
     /// server's error (e.g. an auth error, R8).
     ///
     /// # Examples
@@ -92,6 +92,7 @@ impl ConnectOptions {
     /// ```
     pub async fn connect<S: ToServerAddrs>(self, servers: S) -> Result<Client, ConnectError> {
         let addrs = servers.to_server_addrs()?;
+        crate::server_addr::check_schemes(&addrs)?;
         self.validate()?;
         Client::connect_with(self, addrs).await
     }
@@ -541,8 +542,9 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ConnectError::InvalidUrl`] (the pool is unchanged), [`ConnectError::InvalidOptions`]
-    /// for an empty list, [`ConnectError::NoServers`] when the client is closed.
+    /// [`ConnectError::InvalidUrl`] or [`ConnectError::MixingWebSocketSchemes`] (R5; the pool
+    /// is unchanged), [`ConnectError::InvalidOptions`] for an empty list,
+    /// [`ConnectError::NoServers`] when the client is closed.
     ///
     /// # Examples
     ///
@@ -558,6 +560,7 @@ impl Client {
                 "the server pool cannot be empty".into(),
             ));
         }
+        crate::server_addr::check_schemes(&addrs)?;
         let shared = self.shared();
         let pool = shared.view.pool();
         let tls = shared.options.require_tls || pool.first().is_some_and(|e| e.addr.is_tls());

@@ -8,7 +8,8 @@
 //! - [`timer`]: the table of deadlines, keyed by [`Timer`](timer::Timer).
 //! - [`ping`]: keep-alive arithmetic (R37, R38).
 //! - [`confirm`]: when `at_least_once` sends a confirmation PING.
-//! - [`transport`]: TCP and TLS sockets, polled without cancellation.
+//! - [`transport`]: TCP and TLS sockets and WebSockets, polled without cancellation.
+//! - [`websocket`]: the WebSocket transport (`ws://`, `wss://`) as a byte pipe.
 //! - [`driver`]: the task: moves bytes and timers, carries out the machine's actions.
 
 pub(crate) mod confirm;
@@ -19,6 +20,7 @@ pub(crate) mod machine;
 pub(crate) mod ping;
 pub(crate) mod timer;
 pub(crate) mod transport;
+pub(crate) mod websocket;
 
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,10 @@
-//! [`Transport`]: one connection's socket, plain TCP or TLS, polled by the driver alone.
+//! [`Transport`]: one connection's socket, plain TCP, TLS or a WebSocket (over TCP or TLS),
+//! polled by the driver alone.
 //!
 //! Plain TCP is split: the write half is shared with the write queue, so a publisher whose
 //! frame is alone while the driver is idle can write it directly (a lone request then goes out
-//! without a task hop). A TLS stream belongs to the driver.
+//! without a task hop). A TLS stream and a WebSocket ([`websocket`](super::websocket)) belong
+//! to the driver.
 //!
 //! Writes count as sent what the transport accepted — for TLS, what rustls took into its
 //! buffer. A flush is a separate step, so a transport dropped in the middle of one never makes
@@ -21,6 +23,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
+use super::websocket::{self, WsStream};
 use crate::error::ConnectError;
 use crate::options::ConnectOptions;
 use crate::outbound::batch::{Batch, MAX_IO_SLICES};
@@ -34,6 +37,8 @@ pub(crate) enum Transport {
         write: Arc<OwnedWriteHalf>,
     },
     Tls(Box<TlsStream<TcpStream>>),
+    /// `ws://` or `wss://`: the NATS protocol inside binary WebSocket frames.
+    WebSocket(Box<WsStream>),
 }
 
 impl std::fmt::Debug for Transport {
@@ -41,11 +46,15 @@ impl std::fmt::Debug for Transport {
         f.write_str(match self {
             Transport::Plain { .. } => "Transport::Plain",
             Transport::Tls(_) => "Transport::Tls",
+            Transport::WebSocket(ws) if ws.is_tls() => "Transport::WebSocket(wss)",
+            Transport::WebSocket(_) => "Transport::WebSocket(ws)",
         })
     }
 }
 
-/// Opens a TCP connection to `addr` (and with `tls_first` the TLS session, R30).
+/// Opens a TCP connection to `addr` (and with `tls_first` the TLS session, R30). A WebSocket
+/// server gets its TLS session first when `wss://` (the scheme decides, not `tls_first`), then
+/// the HTTP upgrade.
 pub(crate) async fn dial(
     options: Arc<ConnectOptions>,
     addr: ServerAddr,
@@ -53,6 +62,15 @@ pub(crate) async fn dial(
 ) -> Result<Transport, ConnectError> {
     let tcp = TcpStream::connect(addr.socket_addr_string()).await?;
     tcp.set_nodelay(true)?;
+    if addr.is_websocket() {
+        let ws = if addr.is_tls() {
+            let tls = tls::upgrade(&options.tls, &addr, tcp).await?;
+            WsStream::Tls(websocket::upgrade(&addr, tls).await?)
+        } else {
+            WsStream::Plain(websocket::upgrade(&addr, tcp).await?)
+        };
+        return Ok(Transport::WebSocket(Box::new(ws)));
+    }
     if tls_first {
         let stream = tls::upgrade(&options.tls, &addr, tcp).await?;
         return Ok(Transport::Tls(Box::new(stream)));
@@ -79,6 +97,12 @@ pub(crate) async fn upgrade(
                 .map_err(|e| ConnectError::Tls(format!("cannot upgrade the socket: {e}")))?
         }
         tls @ Transport::Tls(_) => return Ok(tls),
+        Transport::WebSocket(ws) if ws.is_tls() => return Ok(Transport::WebSocket(ws)),
+        Transport::WebSocket(_) => {
+            return Err(ConnectError::Tls(
+                "the server asks for TLS on a plain websocket; use a wss:// URL".into(),
+            ))
+        }
     };
     let stream = tls::upgrade(&options.tls, &addr, tcp).await?;
     Ok(Transport::Tls(Box::new(stream)))
@@ -86,14 +110,18 @@ pub(crate) async fn upgrade(
 
 impl Transport {
     pub(crate) fn is_tls(&self) -> bool {
-        matches!(self, Transport::Tls(_))
+        match self {
+            Transport::Plain { .. } => false,
+            Transport::Tls(_) => true,
+            Transport::WebSocket(ws) => ws.is_tls(),
+        }
     }
 
     /// The socket publishers may write to directly (plain TCP only).
     pub(crate) fn direct(&self) -> Option<Arc<OwnedWriteHalf>> {
         match self {
             Transport::Plain { write, .. } => Some(Arc::clone(write)),
-            Transport::Tls(_) => None,
+            Transport::Tls(_) | Transport::WebSocket(_) => None,
         }
     }
 
@@ -106,6 +134,7 @@ impl Transport {
         match self {
             Transport::Plain { read, .. } => pin!(read.read_buf(buf)).poll(cx),
             Transport::Tls(stream) => pin!(stream.read_buf(buf)).poll(cx),
+            Transport::WebSocket(ws) => ws.poll_read(cx, buf),
         }
     }
 
@@ -117,6 +146,9 @@ impl Transport {
         batch: &Batch,
         from: usize,
     ) -> Poll<io::Result<usize>> {
+        if let Transport::WebSocket(ws) = self {
+            return ws.poll_write_batch(cx, batch, from);
+        }
         if !batch.has_shared() {
             return self.poll_write(cx, batch.chunk(from));
         }
@@ -133,6 +165,7 @@ impl Transport {
                 }
             },
             Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_write_vectored(cx, slices),
+            Transport::WebSocket(ws) => ws.poll_write_batch(cx, batch, from),
         }
     }
 
@@ -152,23 +185,27 @@ impl Transport {
                 }
             },
             Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, bytes),
+            Transport::WebSocket(ws) => ws.poll_write(cx, bytes),
         }
     }
 
-    /// Pushes out what a TLS layer holds back (TCP writes are never held back).
+    /// Pushes out what a TLS or WebSocket layer holds back (TCP writes are never held back).
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
             Transport::Plain { .. } => Poll::Ready(Ok(())),
             Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
+            Transport::WebSocket(ws) => ws.poll_flush(cx),
         }
     }
 
-    /// Ends the write side: TLS sends close_notify; TCP sends FIN when its write half is
-    /// dropped (the queue lets go of it when the connection closes).
+    /// Ends the write side: TLS sends close_notify; a WebSocket sends a Close frame first;
+    /// TCP sends FIN when its write half is dropped (the queue lets go of it when the
+    /// connection closes).
     pub(crate) fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
             Transport::Plain { .. } => Poll::Ready(Ok(())),
             Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
+            Transport::WebSocket(ws) => ws.poll_shutdown(cx),
         }
     }
 }

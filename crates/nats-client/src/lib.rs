@@ -77,12 +77,15 @@
 //! - `request`: the request/reply multiplexer and [`Request`].
 //! - `outbound/`: the write queue and its batches of frames.
 //! - `connection/`: the state machine (`machine`), handshake, drain, timers, keep-alive,
-//!   transport, and the tokio driver.
+//!   transport (TCP, TLS, WebSocket), and the tokio driver.
 //! - `view`, `shared`, `signal`: snapshots for handles, the client-lifetime state, driver
 //!   wake-ups.
 //! - `events`, `event_stream`, `callback`: [`Event`], [`Status`], [`EventStream`], guarded
 //!   callbacks.
 //! - `pool`: the server pool and reconnect policy (pure, unit-tested with an injected clock).
+//! - `at_least_once`: the opt-in at-least-once publishing settings (the unconfirmed store is
+//!   `outbound/unconfirmed.rs`, the ping policy `connection/confirm.rs`).
+//! - `service`: the NATS Service API (`$SRV` discovery, endpoints, groups, statistics).
 //! - `server_addr`, `tls`, `auth`, `message`, `stats`, `error`, `rng`.
 //!
 //! Logs go through `tracing`; no password, token or seed ever appears in `Debug` output, logs

@@ -148,7 +148,7 @@ pub const DEFAULT_MAX_CONTROL_LINE: usize = nats_proto::MAX_CONTROL_LINE;
 /// The smallest accepted [`ConnectOptions::max_control_line`] (a CONNECT line must fit).
 const MIN_CONTROL_LINE: usize = 256;
 
-/// Builder for a [`Client`]: set options, then `connect`.
+/// Builder for a [`Client`](crate::Client): set options, then `connect`.
 ///
 /// Every setter takes and returns the builder by value. Defaults are nats.go's
 /// (`spec/reconnect-behaviour.md` §1).

@@ -238,7 +238,11 @@ impl Object {
             // None pending while chunks are missing: wait a short while for more (a fail-over
             // can make a new consumer report 0 for a moment), then the object is incomplete.
             self.none_pending = self.received_chunks < self.info.chunks && pending == 0;
-            let wait = if self.none_pending { SHORT_STALL } else { STALL };
+            let wait = if self.none_pending {
+                SHORT_STALL
+            } else {
+                STALL
+            };
             self.stall
                 .as_mut()
                 .reset(tokio::time::Instant::now() + wait);

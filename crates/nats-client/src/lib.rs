@@ -77,7 +77,7 @@
 //! - `request`: the request/reply multiplexer and [`Request`].
 //! - `outbound/`: the write queue and its batches of frames.
 //! - `connection/`: the state machine (`machine`), handshake, drain, timers, keep-alive,
-//!   transport, and the tokio driver.
+//!   transport (TCP, TLS, WebSocket), and the tokio driver.
 //! - `view`, `shared`, `signal`: snapshots for handles, the client-lifetime state, driver
 //!   wake-ups.
 //! - `events`, `event_stream`, `callback`: [`Event`], [`Status`], [`EventStream`], guarded

@@ -238,3 +238,124 @@ fn into_io(e: tokio_websockets::Error) -> io::Error {
         other => io::Error::new(io::ErrorKind::InvalidData, format!("websocket: {other}")),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::future::poll_fn;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    use super::*;
+
+    /// A server-to-client frame (unmasked): FIN, `opcode`, `payload` (< 126 bytes).
+    fn server_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x80 | opcode, payload.len() as u8];
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// Reads one client frame (masked, as RFC 6455 requires): its opcode and unmasked payload.
+    async fn client_frame(server: &mut DuplexStream) -> (u8, Vec<u8>) {
+        let mut head = [0u8; 2];
+        server.read_exact(&mut head).await.unwrap();
+        assert_eq!(head[0] & 0x80, 0x80, "FIN set");
+        assert_eq!(head[1] & 0x80, 0x80, "a client frame is masked");
+        let len = match head[1] & 0x7f {
+            126 => {
+                let mut l = [0u8; 2];
+                server.read_exact(&mut l).await.unwrap();
+                usize::from(u16::from_be_bytes(l))
+            }
+            127 => {
+                let mut l = [0u8; 8];
+                server.read_exact(&mut l).await.unwrap();
+                usize::try_from(u64::from_be_bytes(l)).unwrap()
+            }
+            n => usize::from(n),
+        };
+        let mut mask = [0u8; 4];
+        server.read_exact(&mut mask).await.unwrap();
+        let mut payload = vec![0u8; len];
+        server.read_exact(&mut payload).await.unwrap();
+        for (i, b) in payload.iter_mut().enumerate() {
+            *b ^= mask[i % 4];
+        }
+        (head[0] & 0x0f, payload)
+    }
+
+    fn pair() -> (WebSocketStream<DuplexStream>, DuplexStream) {
+        let (client, server) = tokio::io::duplex(1 << 20);
+        (ClientBuilder::new().take_over(client), server)
+    }
+
+    /// A NATS op split across two binary frames with a Ping between them: the bytes reach the
+    /// read buffer in order, the Ping is answered with a masked Pong of the same payload, and
+    /// the server's Close is answered and reads as the end of the stream.
+    #[tokio::test]
+    async fn control_frames_between_data_frames() {
+        let (mut ws, mut server) = pair();
+        let mut wire = server_frame(0x2, b"MSG a 1 2\r\nh");
+        wire.extend(server_frame(0x9, b"png"));
+        wire.extend(server_frame(0x2, b"i\r\nPING\r\n"));
+        server.write_all(&wire).await.unwrap();
+        let mut buf = BytesMut::new();
+        while buf.len() < 21 {
+            let n = poll_fn(|cx| read(&mut ws, cx, &mut buf)).await.unwrap();
+            assert!(n > 0);
+        }
+        assert_eq!(&buf[..], b"MSG a 1 2\r\nhi\r\nPING\r\n");
+        poll_fn(|cx| Pin::new(&mut ws).poll_flush(cx))
+            .await
+            .unwrap();
+        assert_eq!(client_frame(&mut server).await, (0xA, b"png".to_vec()));
+
+        server
+            .write_all(&server_frame(0x8, &1000u16.to_be_bytes()))
+            .await
+            .unwrap();
+        let n = poll_fn(|cx| read(&mut ws, cx, &mut buf)).await.unwrap();
+        assert_eq!(n, 0, "a Close frame is the end of the stream");
+        let (opcode, payload) = client_frame(&mut server).await;
+        assert_eq!((opcode, payload), (0x8, 1000u16.to_be_bytes().to_vec()));
+    }
+
+    /// Writing: the slices of a batch go out as one masked binary frame, at most MAX_FRAME
+    /// bytes taken per call; the receiver unmasks exactly the bytes given.
+    #[tokio::test]
+    async fn slices_become_one_masked_binary_frame() {
+        let (mut ws, mut server) = pair();
+        let a = b"PUB a 2\r\nhi\r\n".to_vec();
+        let b = b"PUB b 2\r\nho\r\n".to_vec();
+        let slices = [IoSlice::new(&a), IoSlice::new(&b)];
+        let n = poll_fn(|cx| write(&mut ws, cx, &slices)).await.unwrap();
+        assert_eq!(n, a.len() + b.len());
+        let big = vec![7u8; MAX_FRAME + 10];
+        let n = poll_fn(|cx| write(&mut ws, cx, &[IoSlice::new(&big)]))
+            .await
+            .unwrap();
+        assert_eq!(n, MAX_FRAME, "one frame takes MAX_FRAME bytes at most");
+        poll_fn(|cx| Pin::new(&mut ws).poll_flush(cx))
+            .await
+            .unwrap();
+        let (opcode, payload) = client_frame(&mut server).await;
+        assert_eq!(opcode, 0x2);
+        assert_eq!(payload, [a, b].concat());
+        let (opcode, payload) = client_frame(&mut server).await;
+        assert_eq!((opcode, payload.len()), (0x2, MAX_FRAME));
+        assert!(payload.iter().all(|&b| b == 7));
+    }
+
+    /// The server violating the protocol (a masked frame to a client) is an InvalidData error.
+    #[tokio::test]
+    async fn a_protocol_violation_is_invalid_data() {
+        let (mut ws, mut server) = pair();
+        server
+            .write_all(&[0x82, 0x81, 1, 2, 3, 4, b'x' ^ 1])
+            .await
+            .unwrap();
+        let mut buf = BytesMut::new();
+        let err = poll_fn(|cx| read(&mut ws, cx, &mut buf)).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+    }
+}

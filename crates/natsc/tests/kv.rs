@@ -7,17 +7,8 @@
 
 mod common;
 
-use common::{assert_one_line_failure, background, finish, json, ok, output};
+use common::{assert_one_line_failure, background, finish, json, ok, output, with_server};
 use nats_testkit::NatsServer;
-
-/// `-s URL` and then `rest`.
-fn with_server(url: &str, rest: &[&str]) -> Vec<String> {
-    ["-s", url]
-        .iter()
-        .chain(rest)
-        .map(|a| a.to_string())
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kv_add_put_get_create_update_status_ls() {

@@ -6,17 +6,8 @@
 
 mod common;
 
-use common::{assert_one_line_failure, background, json, ok, output};
+use common::{assert_one_line_failure, background, json, ok, output, with_server};
 use nats_testkit::NatsServer;
-
-/// `-s URL` and then `rest`.
-fn with_server(url: &str, rest: &[&str]) -> Vec<String> {
-    ["-s", url]
-        .iter()
-        .chain(rest)
-        .map(|a| a.to_string())
-        .collect()
-}
 
 /// A fresh directory for one test's files.
 fn scratch_dir(test: &str) -> std::path::PathBuf {

@@ -6,18 +6,9 @@
 
 mod common;
 
-use common::{assert_one_line_failure, json, ok, output};
+use common::{assert_one_line_failure, json, ok, output, with_server};
 use nats_client::service::Service;
 use nats_testkit::NatsServer;
-
-/// `-s URL` and then `rest`.
-fn with_server(url: &str, rest: &[&str]) -> Vec<String> {
-    ["-s", url]
-        .iter()
-        .chain(rest)
-        .map(|a| a.to_string())
-        .collect()
-}
 
 /// Two instances of `adder` (one endpoint in a group, one erroring) and one `other`.
 async fn services(url: &str) -> (Vec<Service>, nats_client::Client) {

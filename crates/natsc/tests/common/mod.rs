@@ -97,3 +97,12 @@ pub(crate) async fn json<S: AsRef<OsStr> + Debug>(args: &[S]) -> serde_json::Val
     let stdout = ok(args).await;
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("natsc {args:?}: {e}: {stdout}"))
 }
+
+/// `-s URL` and then `rest`: the arguments of one natsc run against a server.
+pub(crate) fn with_server(url: &str, rest: &[&str]) -> Vec<String> {
+    ["-s", url]
+        .iter()
+        .chain(rest)
+        .map(|a| a.to_string())
+        .collect()
+}

@@ -55,6 +55,11 @@ impl Batch {
         }
     }
 
+    /// Bytes of the inline buffer's allocation.
+    pub(crate) fn capacity(&self) -> usize {
+        self.inline.capacity()
+    }
+
     /// Logical length: every byte this batch puts on the wire.
     #[inline]
     pub(crate) fn len(&self) -> usize {
@@ -182,24 +187,11 @@ impl Batch {
     /// frame the socket took only in part is re-sent from its start (D1). One pass. Returns
     /// how many frames were appended.
     pub(crate) fn retain_publishes(&self, sent: usize, out: &mut Batch) -> u64 {
-        self.copy_frames(sent, true, out)
-    }
-
-    /// Appends every frame (publishes and control frames alike) to `out`, so that `out`'s
-    /// logical stream continues with exactly this batch's bytes (the unconfirmed store keeps
-    /// small batches this way, large payloads still by reference).
-    pub(crate) fn append_to(&self, out: &mut Batch) {
-        self.copy_frames(0, false, out);
-    }
-
-    /// The frames that end after `from` (only publishes if `publishes_only`), whole, appended
-    /// to `out`; how many.
-    fn copy_frames(&self, from: usize, publishes_only: bool, out: &mut Batch) -> u64 {
         let mut cursor = Cursor::default();
         let mut start = 0;
         let mut frames = 0;
         for mark in &self.marks {
-            let keep = mark.end > from && (!publishes_only || mark.kind == FrameKind::Publish);
+            let keep = mark.end > sent && mark.kind == FrameKind::Publish;
             cursor.advance(self, start, mark.end, keep.then_some(&mut *out));
             if keep {
                 let end = out.len();
@@ -213,10 +205,56 @@ impl Batch {
         }
         frames
     }
+}
 
-    /// Spare inline capacity (for appending small batches without growing).
-    pub(crate) fn spare_capacity(&self) -> usize {
-        self.inline.capacity() - self.inline.len()
+/// Copies a batch's frames, whole and in order, into a chain of bounded batches (the
+/// unconfirmed store's fixed-size chunks): each call fills one.
+pub(crate) struct FrameCopier<'a> {
+    batch: &'a Batch,
+    cursor: Cursor,
+    /// Index of the next frame to copy.
+    mark: usize,
+}
+
+impl<'a> FrameCopier<'a> {
+    pub(crate) fn new(batch: &'a Batch) -> FrameCopier<'a> {
+        FrameCopier {
+            batch,
+            cursor: Cursor::default(),
+            mark: 0,
+        }
+    }
+
+    /// Every frame is copied.
+    pub(crate) fn is_done(&self) -> bool {
+        self.mark >= self.batch.marks.len()
+    }
+
+    /// Appends the next frames to `out` while its logical length stays within `room` (at
+    /// least one frame when `out` is empty, however large), the inline bytes in one run;
+    /// returns the logical bytes appended.
+    pub(crate) fn copy_into(&mut self, out: &mut Batch, room: usize) -> usize {
+        let from = self.cursor.logical;
+        let base = out.len();
+        let marks = &self.batch.marks[self.mark..];
+        let mut n = marks
+            .iter()
+            .take_while(|m| base + (m.end - from) <= room)
+            .count();
+        if n == 0 && out.is_empty() && !marks.is_empty() {
+            n = 1;
+        }
+        let Some(last) = n.checked_sub(1).and_then(|i| marks.get(i)) else {
+            return 0;
+        };
+        let to = last.end;
+        self.cursor.advance(self.batch, from, to, Some(&mut *out));
+        out.marks.extend(marks[..n].iter().map(|m| Mark {
+            end: base + (m.end - from),
+            kind: m.kind,
+        }));
+        self.mark += n;
+        to - from
     }
 }
 

@@ -274,7 +274,7 @@ impl WriteQueue {
                 last_direct: None,
                 alo: unconfirmed_limit.map(|limit| {
                     Box::new(AtLeastOnce {
-                        store: Unconfirmed::default(),
+                        store: Unconfirmed::new(limit),
                         limit,
                         stream_base: 0,
                         inflight_start: 0,

@@ -9,20 +9,24 @@
 //! publishes after the cut, whole and in their original order (D1); SUB, UNSUB, PING and PONG
 //! are per connection and are not re-sent from here.
 //!
-//! A written batch is kept by moving it (no copy: its inline buffer and its large payloads'
-//! `Bytes` go along); only a small one (a lone request, the end of a burst) is copied onto the
-//! tail, so that a stream of small writes does not hold one 64 KiB allocation per frame.
-//! Confirmed batches are recycled for the writer.
+//! What is written is copied into fixed-size chunks ([`CHUNK`] bytes, whole frames; a large
+//! payload still by reference), so the writer keeps reusing its own two warm buffers and the
+//! store's memory is recycled chunk by chunk. Keeping the written batches themselves (moving
+//! them, no copy) was slower: at full speed every write then needed a fresh allocation,
+//! grown frame by frame and faulted in page by page — a tenth of the publisher's time went
+//! to page faults — and a batch that once grew to megabytes passed its allocation on. Copying
+//! costs one `memcpy` of the bytes written.
 
 use std::collections::VecDeque;
 
-use super::batch::Batch;
+use super::batch::{Batch, FrameCopier};
 
-/// A written batch smaller than this is copied onto the tail instead of kept as it is.
-pub(crate) const COPY_BELOW: usize = 16 * 1024;
+/// Logical bytes per chunk of the store (a frame larger than this gets a chunk of its own).
+pub(crate) const CHUNK: usize = 256 * 1024;
 
-/// Confirmed batches kept for reuse at most.
-const FREE_LIST: usize = 8;
+/// Confirmed chunks kept for reuse while nothing is unconfirmed (the end of a burst): the
+/// memory a quiet connection holds on to.
+const IDLE_FREE: usize = 2;
 
 #[derive(Debug)]
 struct Entry {
@@ -38,17 +42,36 @@ impl Entry {
 }
 
 /// Written, not yet confirmed batches of one connection (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Unconfirmed {
     entries: VecDeque<Entry>,
     /// Bytes at the head of the front entry that a PONG already confirmed.
     cut: usize,
     /// Unconfirmed bytes: every entry's length, less `cut`.
     bytes: usize,
+    /// Confirmed chunks for reuse.
     free: Vec<Batch>,
+    /// Chunks kept in `free` at most while publishing goes on: the unconfirmed limit's worth,
+    /// which the store may hold anyway, so a burst at full speed reuses every confirmed chunk
+    /// and never allocates.
+    free_max: usize,
+    /// PONGs in a row that found nothing unconfirmed.
+    quiet_pongs: u8,
 }
 
 impl Unconfirmed {
+    /// A store whose free list holds up to `limit` bytes of chunks during a burst.
+    pub(crate) fn new(limit: usize) -> Unconfirmed {
+        Unconfirmed {
+            entries: VecDeque::new(),
+            cut: 0,
+            bytes: 0,
+            free: Vec::new(),
+            free_max: (limit / CHUNK).max(IDLE_FREE),
+            quiet_pongs: 0,
+        }
+    }
+
     /// Bytes kept and not yet confirmed.
     #[inline]
     pub(crate) fn bytes(&self) -> usize {
@@ -59,33 +82,27 @@ impl Unconfirmed {
         self.entries.is_empty()
     }
 
-    /// Keeps `written`, whose first byte is at stream offset `start`, leaving an empty batch
-    /// in its place (a recycled one when the batch itself was kept).
+    /// Keeps a copy of `written`, whose first byte is at stream offset `start`, and clears it
+    /// (the writer reuses its allocation).
     pub(crate) fn retire(&mut self, start: u64, written: &mut Batch) {
         if written.is_empty() {
             return;
         }
         self.bytes += written.len();
-        let len = written.len();
-        if len < COPY_BELOW {
-            if let Some(tail) = self.entries.back_mut() {
-                if tail.end() == start && tail.batch.spare_capacity() >= len {
-                    written.append_to(&mut tail.batch);
-                    written.clear();
-                    return;
-                }
-            }
-            // A fresh tail sized for more small writes, the written batch stays with the
-            // writer (its allocation reused).
-            let mut tail = self.spare(COPY_BELOW * 4);
-            written.append_to(&mut tail);
-            written.clear();
-            self.entries.push_back(Entry { start, batch: tail });
-            return;
+        let mut copier = FrameCopier::new(written);
+        let mut at = start;
+        // the current tail continues the stream: fill it first
+        if let Some(tail) = self.entries.back_mut().filter(|t| t.end() == at) {
+            at += copier.copy_into(&mut tail.batch, CHUNK) as u64;
         }
-        let next = self.spare(len.min(super::queue::BATCH_CAPACITY));
-        let batch = std::mem::replace(written, next);
-        self.entries.push_back(Entry { start, batch });
+        while !copier.is_done() {
+            // a fresh chunk always takes at least one frame
+            let mut batch = self.spare();
+            let copied = copier.copy_into(&mut batch, CHUNK);
+            self.entries.push_back(Entry { start: at, batch });
+            at += copied as u64;
+        }
+        written.clear();
     }
 
     /// A PONG confirmed every byte before stream offset `upto`. Returns whether anything was
@@ -110,6 +127,19 @@ impl Unconfirmed {
                 }
             }
             break;
+        }
+        if self.entries.is_empty() {
+            // Empty at two PONGs in a row (the second comes from a keep-alive PING or a
+            // flush, since nothing was left to confirm): the connection is quiet, so keep a
+            // little for the next burst and give the rest back. Not at the first: a burst
+            // can catch up with its confirmations for a moment, and chunks freed then would be
+            // allocated and faulted in again at once.
+            self.quiet_pongs = self.quiet_pongs.saturating_add(1);
+            if self.quiet_pongs >= 2 {
+                self.free.truncate(IDLE_FREE);
+            }
+        } else {
+            self.quiet_pongs = 0;
         }
         self.bytes < before
     }
@@ -136,15 +166,16 @@ impl Unconfirmed {
         self.bytes = 0;
     }
 
-    /// An empty batch, recycled when one is free.
-    pub(crate) fn spare(&mut self, capacity: usize) -> Batch {
+    /// An empty chunk, recycled when one is free.
+    fn spare(&mut self) -> Batch {
         self.free
             .pop()
-            .unwrap_or_else(|| Batch::with_capacity(capacity))
+            .unwrap_or_else(|| Batch::with_capacity(CHUNK))
     }
 
     fn recycle(&mut self, mut batch: Batch) {
-        if self.free.len() < FREE_LIST {
+        // a chunk that grew for one huge frame is not kept
+        if self.free.len() < self.free_max && batch.capacity() <= 2 * CHUNK {
             batch.clear();
             self.free.push(batch);
         }
@@ -158,6 +189,8 @@ mod tests {
 
     use super::super::batch::FrameKind;
     use super::*;
+
+    const LIMIT: usize = 8 * 1024 * 1024;
 
     fn flat(batch: &Batch) -> Vec<u8> {
         let mut out = Vec::new();
@@ -182,7 +215,7 @@ mod tests {
 
     #[test]
     fn small_batches_are_copied_onto_one_tail_and_confirmed_by_offset() {
-        let mut u = Unconfirmed::default();
+        let mut u = Unconfirmed::new(LIMIT);
         let mut b = Batch::default();
         pubs(&mut b, 1, b'a'); // 13 bytes
         u.retire(0, &mut b);
@@ -209,8 +242,8 @@ mod tests {
     }
 
     #[test]
-    fn large_batches_are_kept_by_move_and_resent_whole_from_the_cut() {
-        let mut u = Unconfirmed::default();
+    fn a_copied_batch_is_resent_whole_from_the_cut() {
+        let mut u = Unconfirmed::new(LIMIT);
         let mut b = Batch::with_capacity(64 * 1024);
         b.push(FrameKind::Control, |buf| {
             buf.extend_from_slice(b"SUB x 1\r\n")
@@ -225,11 +258,7 @@ mod tests {
         u.retire(100, &mut b);
         assert!(b.is_empty());
         assert_eq!(u.entries.len(), 1);
-        assert_eq!(
-            u.entries[0].batch.chunk(0).as_ptr(),
-            ptr,
-            "moved, not copied"
-        );
+        assert_ne!(u.entries[0].batch.chunk(0).as_ptr(), ptr, "copied");
         // nothing before the batch confirms it
         assert!(!u.confirm(100));
         // a PING after the SUB and 1000 publishes (9 + 13 * 1000 bytes in)
@@ -248,7 +277,7 @@ mod tests {
 
     #[test]
     fn confirm_past_everything_recycles_and_empties() {
-        let mut u = Unconfirmed::default();
+        let mut u = Unconfirmed::new(LIMIT);
         let mut start = 0;
         for _ in 0..3 {
             let mut b = Batch::with_capacity(64 * 1024);
@@ -257,12 +286,90 @@ mod tests {
             u.retire(start, &mut b);
             start += len;
         }
-        assert_eq!(u.entries.len(), 3);
+        assert_eq!(u.entries.len(), 1, "three small writes share a chunk");
         assert!(u.confirm(start + 1000));
         assert!(u.is_empty());
         assert_eq!(u.bytes(), 0);
-        assert_eq!(u.free.len(), 3);
+        assert_eq!(u.free.len(), 1, "the chunk is kept for the next burst");
         let mut out = Batch::default();
         assert_eq!(u.take_publishes(&mut out), 0);
+    }
+
+    #[test]
+    fn written_batches_are_copied_into_bounded_chunks_and_the_writer_keeps_its_buffer() {
+        let mut u = Unconfirmed::new(LIMIT);
+        let mut b = Batch::with_capacity(64 * 1024);
+        pubs(&mut b, 100_000, b'g'); // 1.3 MB, grows well past 64 KiB
+        let grown = b.capacity();
+        let len = b.len();
+        let expected = flat(&b);
+        u.retire(0, &mut b);
+        assert!(b.is_empty());
+        assert_eq!(b.capacity(), grown, "the writer's buffer stays with it");
+        assert_eq!(u.bytes(), len);
+        assert!(u.entries.len() >= len / CHUNK);
+        let mut at = 0;
+        for e in &u.entries {
+            assert_eq!(e.start, at, "chunks are contiguous");
+            assert!(e.batch.len() <= CHUNK);
+            assert_eq!(e.batch.len() % 13, 0, "whole frames only");
+            at = e.end();
+        }
+        let mut out = Batch::default();
+        assert_eq!(u.take_publishes(&mut out), 100_000);
+        assert_eq!(flat(&out), expected, "the same bytes in the same order");
+    }
+
+    #[test]
+    fn a_frame_larger_than_a_chunk_gets_its_own_and_large_payloads_stay_shared() {
+        let mut u = Unconfirmed::new(LIMIT);
+        let mut b = Batch::default();
+        pubs(&mut b, 1, b'a');
+        let big = Bytes::from(vec![b'x'; CHUNK * 2]);
+        b.push_shared(
+            |buf| buf.extend_from_slice(format!("PUB big {}\r\n", CHUNK * 2).as_bytes()),
+            big,
+        );
+        pubs(&mut b, 1, b'b');
+        let len = b.len();
+        u.retire(0, &mut b);
+        assert_eq!(u.entries.len(), 3, "the big frame alone in its chunk");
+        assert!(u.entries[1].batch.has_shared(), "by reference, not copied");
+        assert_eq!(u.bytes(), len);
+        assert!(u.confirm(len as u64));
+        assert!(u.is_empty());
+    }
+
+    #[test]
+    fn confirmed_chunks_are_reused_during_a_burst_and_mostly_given_back_after_it() {
+        let mut u = Unconfirmed::new(4 * CHUNK);
+        let mut start = 0;
+        let mut b = Batch::default();
+        for _ in 0..10 {
+            pubs(&mut b, 20_000, b'i'); // about one chunk each
+            let len = b.len() as u64;
+            u.retire(start, &mut b);
+            start += len;
+        }
+        pubs(&mut b, 1, b'j');
+        let burst_end = start;
+        start += b.len() as u64;
+        u.retire(burst_end, &mut b);
+        assert!(u.confirm(burst_end), "all but the last frame");
+        assert_eq!(u.free.len(), 4, "at most the limit's worth is kept");
+        let chunks = u.entries.len();
+        pubs(&mut b, 20_000, b'k');
+        let len = b.len() as u64;
+        u.retire(start, &mut b);
+        start += len;
+        assert!(u.entries.len() > chunks);
+        assert!(u.free.len() < 4, "a recycled chunk was used");
+        // the end of the burst: everything kept at the first quiet PONG, only a little once
+        // the next PONG (a keep-alive) finds nothing either
+        assert!(u.confirm(start));
+        assert!(u.is_empty());
+        assert!(u.free.len() > IDLE_FREE);
+        assert!(!u.confirm(start));
+        assert_eq!(u.free.len(), IDLE_FREE);
     }
 }

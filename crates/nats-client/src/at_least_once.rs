@@ -63,6 +63,8 @@ pub const DEFAULT_AT_LEAST_ONCE_LIMIT: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct AtLeastOnce {
     pub(crate) enabled: bool,
+    /// `message_ids`: every publish carries a `Nats-Msg-Id`.
+    pub(crate) ids: bool,
     pub(crate) threshold: usize,
     pub(crate) interval: Duration,
     pub(crate) limit: usize,
@@ -72,6 +74,7 @@ impl Default for AtLeastOnce {
     fn default() -> Self {
         AtLeastOnce {
             enabled: false,
+            ids: false,
             threshold: DEFAULT_AT_LEAST_ONCE_THRESHOLD,
             interval: DEFAULT_AT_LEAST_ONCE_INTERVAL,
             limit: DEFAULT_AT_LEAST_ONCE_LIMIT,
@@ -100,7 +103,8 @@ impl ConnectOptions {
     /// not arrive before the connection died is sent again. Count them with
     /// [`Statistics::resent_messages`](crate::Statistics::resent_messages) and
     /// [`Event::Resent`](crate::Event::Resent); deduplicate by an id in the message if a
-    /// subscriber must not see one twice.
+    /// subscriber must not see one twice: [`message_ids`](Self::message_ids) stamps one on every
+    /// publish and [`Subscriber::dedup`](crate::Subscriber::dedup) drops the re-sent copies.
     ///
     /// What it does not cover: the server confirms what *it* processed; a message it handed
     /// to a route and then lost (that node killed) is not re-sent, and subscribers that are
@@ -110,8 +114,8 @@ impl ConnectOptions {
     /// is dropped.
     ///
     /// Cost: one PING per [`at_least_once_threshold`](Self::at_least_once_threshold) bytes or
-    /// [`at_least_once_interval`](Self::at_least_once_interval), the written batches kept by
-    /// reference until their PONG (no copy on the publish path), and publishers wait while
+    /// [`at_least_once_interval`](Self::at_least_once_interval), a copy of what was written
+    /// kept until its PONG (large payloads by reference), and publishers wait while
     /// [`at_least_once_limit`](Self::at_least_once_limit) bytes are unconfirmed.
     ///
     /// # Examples
@@ -186,6 +190,31 @@ impl ConnectOptions {
     /// ```
     pub fn at_least_once_limit(mut self, bytes: usize) -> Self {
         self.at_least_once.limit = bytes.max(1);
+        self
+    }
+
+    /// Every publish carries a `Nats-Msg-Id` header (default off): this client's 12 random
+    /// base62 characters and a counter in base62 (`Hx3k9QpL2mTa1`, `Hx3k9QpL2mTa2`, …), the
+    /// counter taken when the publish enters the write queue, so the ids increase in the order
+    /// the publishes reach the wire. A header you set yourself is kept as it is.
+    ///
+    /// With [`at_least_once`](Self::at_least_once), a re-sent publish carries the id it had, so
+    /// a subscriber built with [`Subscriber::dedup`](crate::Subscriber::dedup) delivers each
+    /// message once; a JetStream stream capturing the subject also stores it once (it
+    /// deduplicates by this header within its duplicate window). Cost: about 40 bytes of
+    /// headers per message, and the server must support headers
+    /// ([`PublishError::HeadersNotSupported`](crate::PublishError::HeadersNotSupported)
+    /// otherwise).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new()
+    ///     .at_least_once(true)
+    ///     .message_ids(true);
+    /// ```
+    pub fn message_ids(mut self, enabled: bool) -> Self {
+        self.at_least_once.ids = enabled;
         self
     }
 }

@@ -99,11 +99,13 @@ mod auth;
 mod callback;
 mod client;
 mod connection;
+mod dedup;
 mod error;
 mod event_stream;
 mod events;
 mod handle;
 mod message;
+mod message_id;
 mod options;
 mod outbound;
 mod pool;
@@ -141,6 +143,7 @@ pub use error::{
 pub use event_stream::EventStream;
 pub use events::{Event, Status};
 pub use message::Message;
+pub use message_id::MESSAGE_ID_HEADER;
 pub use options::{
     ConnectOptions, ToServerAddrs, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_FLUSH_TIMEOUT, DEFAULT_MAX_CONTROL_LINE, DEFAULT_MAX_PINGS_OUT, DEFAULT_MAX_RECONNECTS,

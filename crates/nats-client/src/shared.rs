@@ -21,6 +21,7 @@ use crate::options::ConnectOptions;
 use crate::outbound::WriteQueue;
 use crate::pool::PoolServer;
 use crate::request::RequestMux;
+use crate::message_id::{self, IdStamp};
 use crate::rng::Rng;
 use crate::signal::DriverSignal;
 use crate::stats::Counters;
@@ -54,6 +55,12 @@ impl Shared {
                 options.reconnect_buffer_size,
                 options.at_least_once.queue_limit(),
                 Arc::clone(&driver),
+            )
+            .with_message_ids(
+                options
+                    .at_least_once
+                    .ids
+                    .then(|| IdStamp::new(rng.base62(message_id::PREFIX_LEN))),
             ),
             view: View::new(pool),
             requests,

@@ -5,9 +5,11 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use futures_core::{FusedStream, Stream};
 
+use crate::dedup::Dedup;
 use crate::error::{DrainError, SubscribeError};
 use crate::handle::ClientGuard;
 use crate::message::Message;
@@ -45,6 +47,9 @@ pub struct Subscriber {
     yielded: u64,
     unsubscribed: bool,
     ended: bool,
+    /// `dedup`: the filter and the copies it dropped.
+    dedup: Option<Box<Dedup>>,
+    duplicates: u64,
 }
 
 impl Subscriber {
@@ -56,7 +61,54 @@ impl Subscriber {
             yielded: 0,
             unsubscribed: false,
             ended: false,
+            dedup: None,
+            duplicates: 0,
         }
+    }
+
+    /// Drops the copies of messages this subscription delivered already, by their message id:
+    /// for publishers using [`ConnectOptions::message_ids`](crate::ConnectOptions::message_ids)
+    /// with [`at_least_once`](crate::ConnectOptions::at_least_once), whose re-sends after a
+    /// reconnect may be duplicates. Each publisher's ids increase in the order it published, and
+    /// a re-send repeats them in that order, so the filter keeps only the highest id per
+    /// publisher; a publisher not heard from for `window` is forgotten (memory grows with the
+    /// publishers active within the window, not with the messages). A message without such an
+    /// id is always delivered. Dropped copies are counted by
+    /// [`duplicates`](Subscriber::duplicates).
+    ///
+    /// Use a window longer than a publisher's longest outage plus its re-send; `Duration::MAX`
+    /// never forgets.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// use futures_util::StreamExt;
+    /// use std::time::Duration;
+    /// let mut sub = client.subscribe("orders.>").await?.dedup(Duration::from_secs(120));
+    /// while let Some(msg) = sub.next().await {
+    ///     println!("once: {:?}", msg.payload);
+    /// }
+    /// println!("duplicates dropped: {}", sub.duplicates());
+    /// # Ok(()) }
+    /// ```
+    pub fn dedup(mut self, window: Duration) -> Subscriber {
+        self.dedup = Some(Box::new(Dedup::new(window)));
+        self
+    }
+
+    /// Copies dropped by [`dedup`](Subscriber::dedup) so far.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// let sub = client.subscribe("orders.>").await?.dedup(std::time::Duration::from_secs(60));
+    /// assert_eq!(sub.duplicates(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates
     }
 
     /// The subscription id sent to the server.
@@ -262,20 +314,27 @@ impl Stream for Subscriber {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
         let this = &mut *self;
-        if this.local.is_empty() && !this.ended {
-            match this.state.poll_batch(&mut this.local, cx) {
-                Poll::Ready(true) => {}
-                Poll::Ready(false) => this.ended = true,
-                Poll::Pending => return Poll::Pending,
+        loop {
+            if this.local.is_empty() && !this.ended {
+                match this.state.poll_batch(&mut this.local, cx) {
+                    Poll::Ready(true) => {}
+                    Poll::Ready(false) => this.ended = true,
+                    Poll::Pending => return Poll::Pending,
+                }
             }
-        }
-        match this.local.pop_front() {
-            Some(msg) => {
-                this.yielded += 1;
-                this.state.set_yielded(this.yielded, this.local.is_empty());
-                Poll::Ready(Some(msg))
+            let Some(msg) = this.local.pop_front() else {
+                return Poll::Ready(None);
+            };
+            // a dropped copy counts as consumed (drain, auto-unsubscribe)
+            this.yielded += 1;
+            this.state.set_yielded(this.yielded, this.local.is_empty());
+            if let Some(dedup) = &mut this.dedup {
+                if dedup.is_duplicate(&msg, Instant::now()) {
+                    this.duplicates += 1;
+                    continue;
+                }
             }
-            None => Poll::Ready(None),
+            return Poll::Ready(Some(msg));
         }
     }
 

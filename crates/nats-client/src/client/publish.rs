@@ -6,6 +6,7 @@ use nats_proto::{AsSubject, HeaderMap};
 
 use super::Client;
 use crate::error::PublishError;
+use crate::message_id::ID_HEADER_MAX;
 use crate::outbound::PublishFrame;
 
 impl Client {
@@ -189,6 +190,16 @@ impl Client {
     ) -> Result<(), PublishError> {
         let view = &self.shared().view;
         let max = view.max_payload();
+        if self.shared().options.at_least_once.ids {
+            // `message_ids`: every publish carries headers
+            if !view.headers_supported() {
+                return Err(PublishError::HeadersNotSupported);
+            }
+            let size = headers.map_or(0, HeaderMap::encoded_len) + ID_HEADER_MAX + payload_len;
+            if size > max {
+                return Err(PublishError::PayloadTooLarge { size, max });
+            }
+        }
         match headers {
             None if payload_len > max => {
                 return Err(PublishError::PayloadTooLarge {

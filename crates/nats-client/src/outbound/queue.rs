@@ -20,6 +20,7 @@ use tokio::sync::{oneshot, Notify};
 
 use super::batch::{Batch, FrameKind, SHARED_PAYLOAD};
 use super::unconfirmed::Unconfirmed;
+use crate::message_id::{IdStamp, MESSAGE_ID_HEADER};
 use crate::error::{ConnectionError, PublishError};
 use crate::server_addr::ServerAddr;
 use crate::signal::DriverSignal;
@@ -196,6 +197,8 @@ pub(crate) struct QueueState {
     last_direct: Option<Instant>,
     /// `Some` with `at_least_once`.
     alo: Option<Box<AtLeastOnce>>,
+    /// `Some` with `message_ids`: stamped under this lock, so ids follow the wire order.
+    ids: Option<IdStamp>,
 }
 
 /// The write queue and the signals around it.
@@ -209,7 +212,19 @@ pub(crate) struct WriteQueue {
     space: Notify,
 }
 
+/// `headers` with the next message id added (unless they carry one already).
+fn stamp(ids: &mut IdStamp, headers: Option<&nats_proto::HeaderMap>) -> nats_proto::HeaderMap {
+    let mut stamped = headers.cloned().unwrap_or_default();
+    let id = ids.next_id();
+    if stamped.get(MESSAGE_ID_HEADER).is_none() {
+        // an id is base62 and the header name is fixed: always valid
+        let _ = stamped.insert(MESSAGE_ID_HEADER, id);
+    }
+    stamped
+}
+
 /// A frame to publish: where it goes and how it is encoded.
+#[derive(Clone, Copy)]
 pub(crate) struct PublishFrame<'a> {
     pub(crate) subject: &'a str,
     pub(crate) reply: Option<&'a str>,
@@ -286,10 +301,17 @@ impl WriteQueue {
                         resent: 0,
                     })
                 }),
+                ids: None,
             }),
             driver,
             space: Notify::new(),
         }
+    }
+
+    /// Stamps every publish with a message id from `ids` (`message_ids`).
+    pub(crate) fn with_message_ids(self, ids: Option<IdStamp>) -> WriteQueue {
+        self.lock().ids = ids;
+        self
     }
 
     /// Locks the queue. A poisoned lock is recovered: the state is plain data and every
@@ -333,7 +355,14 @@ impl WriteQueue {
         }
         let was_empty = st.batch.is_empty();
         let before = st.batch.len();
-        frame.encode(&mut st.batch);
+        match st.ids.as_mut().map(|ids| stamp(ids, frame.headers)) {
+            Some(headers) => PublishFrame {
+                headers: Some(&headers),
+                ..*frame
+            }
+            .encode(&mut st.batch),
+            None => frame.encode(&mut st.batch),
+        }
         let added = st.batch.len() - before;
         st.out_msgs += 1;
         st.out_bytes += added as u64;

@@ -263,3 +263,114 @@ async fn at_least_once_kill_mid_burst_and_restart_loses_nothing() {
     assert!(dups <= stats.resent_messages);
     client.close().await;
 }
+
+/// `message_ids` + `Subscriber::dedup`: nothing is confirmed (no PING goes out), the server
+/// delivers every publish, then a forced reconnect re-sends all of them. A plain subscriber
+/// gets each twice; the deduplicating one gets each once and counts the copies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedup_drops_every_copy_a_reconnect_resends() {
+    let server = NatsServer::start().await.unwrap();
+    let subscriber = fast().connect(server.url()).await.unwrap();
+    let mut plain = subscriber.subscribe("ids.>").await.unwrap();
+    let mut once = subscriber
+        .subscribe("ids.>")
+        .await
+        .unwrap()
+        .dedup(Duration::from_secs(60));
+    plain.set_pending_limits(1_000_000, 1 << 30);
+    once.set_pending_limits(1_000_000, 1 << 30);
+    subscriber.flush().await.unwrap();
+    let publisher = fast()
+        .at_least_once(true)
+        .message_ids(true)
+        .at_least_once_threshold(usize::MAX)
+        .at_least_once_interval(Duration::MAX)
+        .ping_interval(Duration::from_secs(3600))
+        .connect(server.url())
+        .await
+        .unwrap();
+    const N: u64 = 2_000;
+    publish_range(&publisher, "ids.data", 0, N).await;
+    eventually("every publish delivered once", || {
+        plain.pending() >= N as usize
+    })
+    .await;
+    // no PING has gone out: nothing is confirmed, so the reconnect re-sends everything
+    publisher.force_reconnect().await.unwrap();
+    eventually("re-sent", || {
+        publisher.statistics().resent_messages >= N
+    })
+    .await;
+    publish_range(&publisher, "ids.data", N, N + 1).await; // the end marker
+    within("publisher flush", publisher.flush()).await.unwrap();
+    within("subscriber flush", subscriber.flush())
+        .await
+        .unwrap();
+
+    let mut copies = HashMap::new();
+    collect(&mut plain, &mut copies).await;
+    let (lost, dups) = tally(&copies, N);
+    assert_eq!((lost, dups), (0, N), "the plain subscriber sees every copy");
+
+    let mut seen = Vec::new();
+    let mut ids = Vec::new();
+    loop {
+        let m = within("the next new message", once.next()).await.unwrap();
+        let id = m
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(nats_client::MESSAGE_ID_HEADER))
+            .expect("a message id")
+            .to_owned();
+        ids.push(id);
+        let n = id_of(&m.payload);
+        seen.push(n);
+        if n == N {
+            break;
+        }
+    }
+    assert_eq!(seen, (0..=N).collect::<Vec<_>>(), "each once, in order");
+    assert_eq!(once.duplicates(), N, "every re-sent copy dropped");
+    let prefix = &ids[0][..12];
+    assert!(ids.iter().all(|id| id.starts_with(prefix)), "one prefix per client");
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len());
+    println!(
+        "DEDUP published={} resent={} delivered_once={} duplicates_dropped={}",
+        N + 1,
+        publisher.statistics().resent_messages,
+        seen.len(),
+        once.duplicates()
+    );
+    publisher.close().await;
+    subscriber.close().await;
+}
+
+/// A message id the caller set is kept (with the other headers); a publish without one gets
+/// one of the client's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_ids_keep_a_callers_own_id() {
+    let server = NatsServer::start().await.unwrap();
+    let client = fast().message_ids(true).connect(server.url()).await.unwrap();
+    let mut sub = client.subscribe("own").await.unwrap();
+    client.flush().await.unwrap();
+    let mut headers = nats_client::HeaderMap::new();
+    headers
+        .insert(nats_client::MESSAGE_ID_HEADER, "order-42")
+        .unwrap();
+    headers.insert("Trace", "t1").unwrap();
+    client
+        .publish_with_headers("own", headers, Bytes::from_static(b"a"))
+        .await
+        .unwrap();
+    client.publish("own", Bytes::from_static(b"b")).await.unwrap();
+    let a = within("a", sub.next()).await.unwrap();
+    let b = within("b", sub.next()).await.unwrap();
+    let ha = a.headers.unwrap();
+    assert_eq!(ha.get(nats_client::MESSAGE_ID_HEADER), Some("order-42"));
+    assert_eq!(ha.get("Trace"), Some("t1"));
+    let id_b = b.headers.unwrap();
+    let id_b = id_b.get(nats_client::MESSAGE_ID_HEADER).unwrap();
+    assert_eq!(id_b.len(), 13, "12 random characters and the counter");
+    client.close().await;
+}

@@ -1,0 +1,120 @@
+//! Message ids: the `Nats-Msg-Id` header [`ConnectOptions::message_ids`] stamps on every
+//! publish, in the form `<12 random base62 characters><a base62 counter>`.
+//!
+//! The prefix is drawn once per client, the counter is taken under the write queue's lock, so
+//! the ids of one client increase in the order its publishes reach the wire; a re-send after a
+//! reconnect (`at_least_once`) carries the id it had. That is what
+//! [`Subscriber::dedup`](crate::Subscriber::dedup) relies on (see [`crate::dedup`]).
+//!
+//! [`ConnectOptions::message_ids`]: crate::ConnectOptions::message_ids
+
+/// The header that carries a message id (the one JetStream deduplicates by).
+pub const MESSAGE_ID_HEADER: &str = "Nats-Msg-Id";
+
+/// Random characters at the head of every id: 71 bits, so two clients share a prefix with a
+/// chance of about 2^-71 per pair.
+pub(crate) const PREFIX_LEN: usize = 12;
+
+/// Base62 digits of `u64::MAX`.
+const MAX_DIGITS: usize = 11;
+
+/// Bytes an id adds to a message at most: the header line, and the header block's version
+/// line and end when the message had no headers.
+pub(crate) const ID_HEADER_MAX: usize =
+    "NATS/1.0\r\n".len() + MESSAGE_ID_HEADER.len() + 2 + PREFIX_LEN + MAX_DIGITS + 2 + 2;
+
+const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// One client's id generator.
+#[derive(Debug)]
+pub(crate) struct IdStamp {
+    prefix: String,
+    next: u64,
+}
+
+impl IdStamp {
+    /// `prefix`: [`PREFIX_LEN`] random base62 characters.
+    pub(crate) fn new(prefix: String) -> IdStamp {
+        IdStamp { prefix, next: 1 }
+    }
+
+    /// The next id.
+    pub(crate) fn next_id(&mut self) -> String {
+        let n = self.next;
+        self.next = self.next.wrapping_add(1);
+        let mut digits = [0u8; MAX_DIGITS];
+        let mut at = MAX_DIGITS;
+        let mut rest = n;
+        loop {
+            at -= 1;
+            digits[at] = ALPHABET[(rest % 62) as usize];
+            rest /= 62;
+            if rest == 0 {
+                break;
+            }
+        }
+        let mut id = String::with_capacity(self.prefix.len() + MAX_DIGITS - at);
+        id.push_str(&self.prefix);
+        id.extend(digits[at..].iter().map(|&b| char::from(b)));
+        id
+    }
+}
+
+/// `(prefix, counter)` of an id in this form; `None` for any other id.
+pub(crate) fn parse(id: &str) -> Option<(&str, u64)> {
+    let (prefix, counter) = (id.get(..PREFIX_LEN)?, id.get(PREFIX_LEN..)?);
+    if counter.is_empty() || counter.len() > MAX_DIGITS || !prefix.bytes().all(is_base62) {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for b in counter.bytes() {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'A'..=b'Z' => b - b'A' + 10,
+            b'a'..=b'z' => b - b'a' + 36,
+            _ => return None,
+        };
+        n = n.checked_mul(62)?.checked_add(u64::from(digit))?;
+    }
+    Some((prefix, n))
+}
+
+fn is_base62(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_increase_and_parse_back() {
+        let mut stamp = IdStamp::new("0123456789AB".into());
+        let first = stamp.next_id();
+        assert_eq!(first, "0123456789AB1");
+        assert_eq!(parse(&first), Some(("0123456789AB", 1)));
+        for n in 2..5000u64 {
+            let id = stamp.next_id();
+            assert_eq!(parse(&id), Some(("0123456789AB", n)));
+        }
+        stamp.next = u64::MAX;
+        let last = stamp.next_id();
+        assert_eq!(parse(&last), Some(("0123456789AB", u64::MAX)));
+        let mut headers = nats_proto::HeaderMap::new();
+        headers.insert(MESSAGE_ID_HEADER, last.as_str()).unwrap();
+        assert!(headers.encoded_len() <= ID_HEADER_MAX, "the longest id fits the bound");
+    }
+
+    #[test]
+    fn other_ids_are_not_ours() {
+        assert_eq!(parse(""), None);
+        assert_eq!(parse("order-42"), None);
+        assert_eq!(parse("0123456789AB"), None, "no counter");
+        assert_eq!(parse("0123456789AB-1"), None);
+        assert_eq!(parse("0123456789-B1"), None);
+        assert_eq!(parse("0123456789ABzzzzzzzzzzzz"), None, "too long");
+        assert_eq!(parse("0123456789ABzzzzzzzzzzz"), None, "overflows u64");
+        assert_eq!(parse("éé23456789AB1"), None);
+    }
+}

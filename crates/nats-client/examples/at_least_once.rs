@@ -4,10 +4,13 @@
 //! error for the publisher. With `ConnectOptions::at_least_once(true)` the client keeps every
 //! publish until the server has confirmed it (the PONG of a later PING), and after a reconnect
 //! sends the unconfirmed ones again, before the reconnect buffer. Nothing is lost; a message
-//! the server had processed but not yet confirmed may arrive twice (counted here).
+//! the server had processed but not yet confirmed may arrive twice (counted here). With
+//! `message_ids(true)` every publish carries an id, and a subscription made with
+//! `.dedup(window)` drops those copies: it receives each message once.
 //!
 //! The program publishes 20,000 numbered 1 KiB messages while its server is killed (-9) and
-//! restarted on the same port, and checks that its own subscription received every number.
+//! restarted on the same port, and checks that its own subscriptions received every number:
+//! a plain one (with the copies) and a deduplicating one (each once, in order).
 //!
 //! ```text
 //! cargo run -p nats-client --example at_least_once
@@ -48,6 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut server = NatsServer::start().await?;
     let client = ConnectOptions::new()
         .at_least_once(true)
+        .message_ids(true)
         .reconnect_wait(Duration::from_millis(50))
         .reconnect_jitter(Duration::ZERO, Duration::ZERO)
         .max_reconnects(None)
@@ -63,6 +67,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let mut sub = client.subscribe("readings").await?;
     sub.set_pending_limits(1_000_000, 1 << 30);
+    let mut once = client
+        .subscribe("readings")
+        .await?
+        .dedup(Duration::from_secs(60));
+    once.set_pending_limits(1_000_000, 1 << 30);
     client.flush().await?;
 
     let publisher = tokio::spawn(publish_all(client.clone()));
@@ -96,6 +105,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         seen.len(),
         stats.resent_messages,
         stats.reconnects
+    );
+    // The deduplicating subscription: every number once, in order.
+    for expected in 0..TOTAL {
+        let msg = tokio::time::timeout(WAIT, once.next())
+            .await?
+            .ok_or("the subscription ended")?;
+        let id: u64 = std::str::from_utf8(&msg.payload[..10])?.parse()?;
+        if id != expected {
+            return Err(format!("dedup: got {id}, expected {expected}").into());
+        }
+    }
+    println!(
+        "with dedup: received {TOTAL} once each, {} copies dropped",
+        once.duplicates()
     );
     client.close().await;
     if lost > 0 {

@@ -146,7 +146,10 @@ mod tests {
         let mut d = Dedup::new(Duration::from_secs(10));
         let t0 = Instant::now();
         assert!(!d.check(Some(&two), t0));
-        assert!(d.check(Some(&one), t0 + Duration::from_secs(10)), "within the window");
+        assert!(
+            d.check(Some(&one), t0 + Duration::from_secs(10)),
+            "within the window"
+        );
         let late = t0 + Duration::from_secs(21);
         assert!(!d.check(Some(&one), late), "forgotten: passes");
         // the sweep bounds the table by the publishers active within the window

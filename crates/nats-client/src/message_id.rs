@@ -103,7 +103,10 @@ mod tests {
         assert_eq!(parse(&last), Some(("0123456789AB", u64::MAX)));
         let mut headers = nats_proto::HeaderMap::new();
         headers.insert(MESSAGE_ID_HEADER, last.as_str()).unwrap();
-        assert!(headers.encoded_len() <= ID_HEADER_MAX, "the longest id fits the bound");
+        assert!(
+            headers.encoded_len() <= ID_HEADER_MAX,
+            "the longest id fits the bound"
+        );
     }
 
     #[test]

@@ -17,11 +17,11 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::event_stream::EventHub;
+use crate::message_id::{self, IdStamp};
 use crate::options::ConnectOptions;
 use crate::outbound::WriteQueue;
 use crate::pool::PoolServer;
 use crate::request::RequestMux;
-use crate::message_id::{self, IdStamp};
 use crate::rng::Rng;
 use crate::signal::DriverSignal;
 use crate::stats::Counters;

@@ -20,8 +20,8 @@ use tokio::sync::{oneshot, Notify};
 
 use super::batch::{Batch, FrameKind, SHARED_PAYLOAD};
 use super::unconfirmed::Unconfirmed;
-use crate::message_id::{IdStamp, MESSAGE_ID_HEADER};
 use crate::error::{ConnectionError, PublishError};
+use crate::message_id::{IdStamp, MESSAGE_ID_HEADER};
 use crate::server_addr::ServerAddr;
 use crate::signal::DriverSignal;
 use crate::subscription::SubState;

@@ -220,17 +220,25 @@ async fn at_most_once_by_default_the_stalled_node_takes_its_buffers_along() {
 }
 
 /// kill -9 of the only server mid-burst, restart on the same port: the publisher's own
-/// subscription (re-sent before the unconfirmed publishes, R54, R65) receives every id.
+/// subscription (re-sent before the unconfirmed publishes, R54, R65) receives every id; a
+/// second one with `dedup` (the client stamps `message_ids`) receives every id once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_least_once_kill_mid_burst_and_restart_loses_nothing() {
     let mut server = NatsServer::start().await.unwrap();
     let client = fast()
         .at_least_once(true)
+        .message_ids(true)
         .connect(server.url())
         .await
         .unwrap();
     let mut echo = client.subscribe("burst").await.unwrap();
     echo.set_pending_limits(1_000_000, 1 << 30);
+    let mut once = client
+        .subscribe("burst")
+        .await
+        .unwrap()
+        .dedup(Duration::from_secs(60));
+    once.set_pending_limits(1_000_000, 1 << 30);
     client.flush().await.unwrap();
     const TOTAL: u64 = 40_000;
     let burst = {
@@ -247,20 +255,46 @@ async fn at_least_once_kill_mid_burst_and_restart_loses_nothing() {
         .await
         .unwrap();
     within("flush", client.flush()).await.unwrap();
+    // an end marker, so the deduplicating reader knows when it has everything
+    publish_range(&client, "burst", TOTAL, TOTAL + 1).await;
+    within("flush", client.flush()).await.unwrap();
     let mut seen = HashMap::new();
     collect(&mut echo, &mut seen).await;
     let (lost, dups) = tally(&seen, TOTAL);
     let stats = client.statistics();
+    let mut delivered_once = Vec::new();
+    loop {
+        let m = within("the next new message", once.next()).await.unwrap();
+        let n = id_of(&m.payload);
+        delivered_once.push(n);
+        if n == TOTAL {
+            break;
+        }
+    }
     println!(
         "AT_LEAST_ONCE kill-9 mid-burst published={TOTAL} received={} lost={lost} \
-         duplicates={dups} resent={} reconnects={}",
+         duplicates={dups} resent={} reconnects={} dedup: delivered={} dropped={}",
         seen.len(),
         stats.resent_messages,
-        stats.reconnects
+        stats.reconnects,
+        delivered_once.len() - 1,
+        once.duplicates()
     );
     assert_eq!(stats.reconnects, 1);
     assert_eq!(lost, 0, "published ⊆ received");
     assert!(dups <= stats.resent_messages);
+    assert_eq!(
+        delivered_once,
+        (0..=TOTAL).collect::<Vec<_>>(),
+        "with dedup: each once, in order"
+    );
+    // The server sends each publish to `echo`, then to `once`; the kill can cut that stream
+    // between the two, so one publish may be a copy for `echo` and new for `once`.
+    assert!(
+        once.duplicates() <= dups && dups <= once.duplicates() + 1,
+        "dedup drops the copies: {} of {dups}",
+        once.duplicates()
+    );
     client.close().await;
 }
 
@@ -297,10 +331,7 @@ async fn dedup_drops_every_copy_a_reconnect_resends() {
     .await;
     // no PING has gone out: nothing is confirmed, so the reconnect re-sends everything
     publisher.force_reconnect().await.unwrap();
-    eventually("re-sent", || {
-        publisher.statistics().resent_messages >= N
-    })
-    .await;
+    eventually("re-sent", || publisher.statistics().resent_messages >= N).await;
     publish_range(&publisher, "ids.data", N, N + 1).await; // the end marker
     within("publisher flush", publisher.flush()).await.unwrap();
     within("subscriber flush", subscriber.flush())
@@ -332,7 +363,10 @@ async fn dedup_drops_every_copy_a_reconnect_resends() {
     assert_eq!(seen, (0..=N).collect::<Vec<_>>(), "each once, in order");
     assert_eq!(once.duplicates(), N, "every re-sent copy dropped");
     let prefix = &ids[0][..12];
-    assert!(ids.iter().all(|id| id.starts_with(prefix)), "one prefix per client");
+    assert!(
+        ids.iter().all(|id| id.starts_with(prefix)),
+        "one prefix per client"
+    );
     let unique: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len());
     println!(
@@ -351,7 +385,11 @@ async fn dedup_drops_every_copy_a_reconnect_resends() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn message_ids_keep_a_callers_own_id() {
     let server = NatsServer::start().await.unwrap();
-    let client = fast().message_ids(true).connect(server.url()).await.unwrap();
+    let client = fast()
+        .message_ids(true)
+        .connect(server.url())
+        .await
+        .unwrap();
     let mut sub = client.subscribe("own").await.unwrap();
     client.flush().await.unwrap();
     let mut headers = nats_client::HeaderMap::new();
@@ -363,7 +401,10 @@ async fn message_ids_keep_a_callers_own_id() {
         .publish_with_headers("own", headers, Bytes::from_static(b"a"))
         .await
         .unwrap();
-    client.publish("own", Bytes::from_static(b"b")).await.unwrap();
+    client
+        .publish("own", Bytes::from_static(b"b"))
+        .await
+        .unwrap();
     let a = within("a", sub.next()).await.unwrap();
     let b = within("b", sub.next()).await.unwrap();
     let ha = a.headers.unwrap();

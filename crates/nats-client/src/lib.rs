@@ -143,7 +143,7 @@ pub use error::{
 pub use event_stream::EventStream;
 pub use events::{Event, Status};
 pub use message::Message;
-pub use message_id::MESSAGE_ID_HEADER;
+pub use message_id::{message_id, MESSAGE_ID_HEADER, MESSAGE_ID_PREFIX_LEN};
 pub use options::{
     ConnectOptions, ToServerAddrs, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_FLUSH_TIMEOUT, DEFAULT_MAX_CONTROL_LINE, DEFAULT_MAX_PINGS_OUT, DEFAULT_MAX_RECONNECTS,

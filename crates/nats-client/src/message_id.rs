@@ -9,11 +9,28 @@
 //! [`ConnectOptions::message_ids`]: crate::ConnectOptions::message_ids
 
 /// The header that carries a message id (the one JetStream deduplicates by).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(client: nats_client::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// let mut headers = nats_client::HeaderMap::new();
+/// headers.insert(nats_client::MESSAGE_ID_HEADER, "order-42")?;
+/// client.publish_with_headers("orders.new", headers, "hi".into()).await?;
+/// # Ok(()) }
+/// ```
 pub const MESSAGE_ID_HEADER: &str = "Nats-Msg-Id";
 
-/// Random characters at the head of every id: 71 bits, so two clients share a prefix with a
-/// chance of about 2^-71 per pair.
-pub(crate) const PREFIX_LEN: usize = 12;
+/// Random base62 characters at the head of every generated id: 71 bits, so two clients share
+/// a prefix with a chance of about 2^-71 per pair.
+///
+/// # Examples
+///
+/// ```
+/// let id = nats_client::message_id("Hx3k9QpL2mTa", 7);
+/// assert_eq!(&id[nats_client::MESSAGE_ID_PREFIX_LEN..], "7");
+/// ```
+pub const MESSAGE_ID_PREFIX_LEN: usize = 12;
 
 /// Base62 digits of `u64::MAX`.
 const MAX_DIGITS: usize = 11;
@@ -21,7 +38,7 @@ const MAX_DIGITS: usize = 11;
 /// Bytes an id adds to a message at most: the header line, and the header block's version
 /// line and end when the message had no headers.
 pub(crate) const ID_HEADER_MAX: usize =
-    "NATS/1.0\r\n".len() + MESSAGE_ID_HEADER.len() + 2 + PREFIX_LEN + MAX_DIGITS + 2 + 2;
+    "NATS/1.0\r\n".len() + MESSAGE_ID_HEADER.len() + 2 + MESSAGE_ID_PREFIX_LEN + MAX_DIGITS + 2 + 2;
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -33,7 +50,7 @@ pub(crate) struct IdStamp {
 }
 
 impl IdStamp {
-    /// `prefix`: [`PREFIX_LEN`] random base62 characters.
+    /// `prefix`: [`MESSAGE_ID_PREFIX_LEN`] random base62 characters.
     pub(crate) fn new(prefix: String) -> IdStamp {
         IdStamp { prefix, next: 1 }
     }
@@ -42,27 +59,46 @@ impl IdStamp {
     pub(crate) fn next_id(&mut self) -> String {
         let n = self.next;
         self.next = self.next.wrapping_add(1);
-        let mut digits = [0u8; MAX_DIGITS];
-        let mut at = MAX_DIGITS;
-        let mut rest = n;
-        loop {
-            at -= 1;
-            digits[at] = ALPHABET[(rest % 62) as usize];
-            rest /= 62;
-            if rest == 0 {
-                break;
-            }
-        }
-        let mut id = String::with_capacity(self.prefix.len() + MAX_DIGITS - at);
-        id.push_str(&self.prefix);
-        id.extend(digits[at..].iter().map(|&b| char::from(b)));
-        id
+        message_id(&self.prefix, n)
     }
+}
+
+/// The message id `prefix` + `n` in base62, the form [`ConnectOptions::message_ids`] stamps
+/// (JetStream publishing generates its ids the same way). With a fixed-length prefix no two
+/// `n` give the same id.
+///
+/// [`ConnectOptions::message_ids`]: crate::ConnectOptions::message_ids
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(nats_client::message_id("Hx3k9QpL2mTa", 1), "Hx3k9QpL2mTa1");
+/// assert_eq!(nats_client::message_id("Hx3k9QpL2mTa", 62), "Hx3k9QpL2mTa10");
+/// ```
+pub fn message_id(prefix: &str, n: u64) -> String {
+    let mut digits = [0u8; MAX_DIGITS];
+    let mut at = MAX_DIGITS;
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = ALPHABET[(rest % 62) as usize];
+        rest /= 62;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut id = String::with_capacity(prefix.len() + MAX_DIGITS - at);
+    id.push_str(prefix);
+    id.extend(digits[at..].iter().map(|&b| char::from(b)));
+    id
 }
 
 /// `(prefix, counter)` of an id in this form; `None` for any other id.
 pub(crate) fn parse(id: &str) -> Option<(&str, u64)> {
-    let (prefix, counter) = (id.get(..PREFIX_LEN)?, id.get(PREFIX_LEN..)?);
+    let (prefix, counter) = (
+        id.get(..MESSAGE_ID_PREFIX_LEN)?,
+        id.get(MESSAGE_ID_PREFIX_LEN..)?,
+    );
     if counter.is_empty() || counter.len() > MAX_DIGITS || !prefix.bytes().all(is_base62) {
         return None;
     }

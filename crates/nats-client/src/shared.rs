@@ -60,7 +60,7 @@ impl Shared {
                 options
                     .at_least_once
                     .ids
-                    .then(|| IdStamp::new(rng.base62(message_id::PREFIX_LEN))),
+                    .then(|| IdStamp::new(rng.base62(message_id::MESSAGE_ID_PREFIX_LEN))),
             ),
             view: View::new(pool),
             requests,

@@ -39,7 +39,8 @@ pub struct Config {
     /// A description.
     pub description: Option<String>,
     /// The largest write accepted, bytes; `-1` for no limit. The server counts a write's
-    /// headers too: this client's message id (~40 bytes) on every write, and the marker
+    /// headers too: this client's message id (about 40 bytes with its header block) on every
+    /// write, and the marker
     /// headers on deletes and purges.
     pub max_value_size: i32,
     /// Revisions kept per key, 1..=64.

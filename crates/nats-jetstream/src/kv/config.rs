@@ -40,8 +40,7 @@ pub struct Config {
     pub description: Option<String>,
     /// The largest write accepted, bytes; `-1` for no limit. The server counts a write's
     /// headers too: this client's message id (about 40 bytes with its header block) on every
-    /// write, and the marker
-    /// headers on deletes and purges.
+    /// write, and the marker headers on deletes and purges.
     pub max_value_size: i32,
     /// Revisions kept per key, 1..=64.
     pub history: i64,

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use nats_client::{Bytes, Client, ConnectOptions, Event, PublishError, Status};
+use nats_client::{Bytes, Client, ConnectOptions, Event, FlushError, PublishError, Status};
 use nats_testkit::NatsServer;
 
 const TOTAL: u64 = 20_000;
@@ -87,8 +87,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     server.restart().await?;
     tokio::time::timeout(WAIT, publisher).await???;
     // Confirmed: the server has handled every publish, and this connection's copies of them
-    // arrived before the PONG.
-    client.flush().await?;
+    // arrived before the PONG. A flush whose PING went out on the dying connection fails with
+    // `Disconnected`; it is asked again once the client is back.
+    loop {
+        match client.flush().await {
+            Ok(()) => break,
+            Err(FlushError::Disconnected) => {
+                client.wait_for_status(Status::Connected).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 
     let mut seen: HashMap<u64, u32> = HashMap::new();
     while sub.pending() > 0 {

@@ -49,6 +49,23 @@ async fn publish_range(client: &Client, subject: &str, from: u64, to: u64) {
     }
 }
 
+/// `flush()` after an outage: a PING that the dying connection took fails with
+/// `Disconnected` (R74), so it is asked again on the new connection.
+async fn flush_through(client: &Client) {
+    within("a flush on a live connection", async {
+        loop {
+            match client.flush().await {
+                Ok(()) => return,
+                Err(nats_client::FlushError::Disconnected) => {
+                    client.wait_for_status(Status::Connected).await;
+                }
+                Err(e) => panic!("flush failed: {e}"),
+            }
+        }
+    })
+    .await;
+}
+
 /// Takes every message queued on `sub` (call after the round trips that guarantee they are
 /// there) and counts each id.
 async fn collect(sub: &mut Subscriber, seen: &mut HashMap<u64, u32>) {
@@ -171,7 +188,7 @@ async fn stalled_then_killed(at_least_once: bool) -> (u64, u64, u64, u64) {
 
     // Everything the publisher accepted has been handled by B once its flush returns; the
     // subscriber's round trip then brings every message B queued for it (B writes in order).
-    within("publisher flush", publisher.flush()).await.unwrap();
+    flush_through(&publisher).await;
     within("subscriber flush", subscriber.flush())
         .await
         .unwrap();
@@ -254,7 +271,7 @@ async fn at_least_once_kill_mid_burst_and_restart_loses_nothing() {
     within_for(Duration::from_secs(60), "the burst", burst)
         .await
         .unwrap();
-    within("flush", client.flush()).await.unwrap();
+    flush_through(&client).await;
     // an end marker, so the deduplicating reader knows when it has everything
     publish_range(&client, "burst", TOTAL, TOTAL + 1).await;
     within("flush", client.flush()).await.unwrap();
@@ -333,7 +350,7 @@ async fn dedup_drops_every_copy_a_reconnect_resends() {
     publisher.force_reconnect().await.unwrap();
     eventually("re-sent", || publisher.statistics().resent_messages >= N).await;
     publish_range(&publisher, "ids.data", N, N + 1).await; // the end marker
-    within("publisher flush", publisher.flush()).await.unwrap();
+    flush_through(&publisher).await;
     within("subscriber flush", subscriber.flush())
         .await
         .unwrap();

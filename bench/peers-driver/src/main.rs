@@ -3,7 +3,8 @@
 //! ```text
 //! nats-client-peers --workload pub|pubsub|reqrep --url nats://127.0.0.1:PORT --n N --size S
 //! nats-client-peers --workload pub|pubsub ... --at-least-once 1   (the publisher on
-//!                   ConnectOptions::at_least_once; the line gets "at_least_once": true)
+//!                   ConnectOptions::at_least_once; the line gets "at_least_once": true;
+//!                   --message-ids 1 adds ConnectOptions::message_ids)
 //! nats-client-peers --workload pub|pubsub|reqrep --url ws://127.0.0.1:WS_PORT --n N --size S
 //! nats-client-peers --workload reconnect --urls U1,U2 --pids PORT1=PID1,PORT2=PID2 --trial T
 //! nats-client-peers --workload js-pub --url nats://127.0.0.1:PORT --n N --size S

@@ -10,9 +10,12 @@ use serde_json::{json, Map, Value};
 
 use crate::{add_rate, base, round, Args, Res, SUBJ_PUB, SUBJ_PUBSUB, SUBJ_REQ};
 
-/// The publisher's options: `--at-least-once 1` turns on `ConnectOptions::at_least_once`.
+/// The publisher's options: `--at-least-once 1` turns on `ConnectOptions::at_least_once`,
+/// `--message-ids 1` `ConnectOptions::message_ids`.
 fn publisher_options(args: &Args) -> ConnectOptions {
-    ConnectOptions::new().at_least_once(args.flag("at-least-once"))
+    ConnectOptions::new()
+        .at_least_once(args.flag("at-least-once"))
+        .message_ids(args.flag("message-ids"))
 }
 
 /// Marks the line of an at-least-once run and reports its re-sent publishes.
@@ -20,6 +23,9 @@ fn mark(m: &mut Map<String, Value>, args: &Args, client: &nats_client::Client) {
     if args.flag("at-least-once") {
         m.insert("at_least_once".into(), json!(true));
         m.insert("resent".into(), json!(client.statistics().resent_messages));
+    }
+    if args.flag("message-ids") {
+        m.insert("message_ids".into(), json!(true));
     }
 }
 

@@ -61,6 +61,43 @@ impl IdStamp {
         self.next = self.next.wrapping_add(1);
         message_id(&self.prefix, n)
     }
+
+    /// The header block of a message with no other header, carrying the next id, written into
+    /// `out` (no allocation on the publish path); returns its length.
+    pub(crate) fn next_block(&mut self, out: &mut [u8; ID_HEADER_MAX]) -> usize {
+        let n = self.next;
+        self.next = self.next.wrapping_add(1);
+        let mut digits = [0u8; MAX_DIGITS];
+        let at = base62(n, &mut digits);
+        let parts: [&[u8]; 4] = [
+            b"NATS/1.0\r\nNats-Msg-Id: ",
+            self.prefix.as_bytes(),
+            &digits[at..],
+            b"\r\n\r\n",
+        ];
+        let mut len = 0;
+        for part in parts {
+            let Some(dst) = out.get_mut(len..len + part.len()) else {
+                break;
+            };
+            dst.copy_from_slice(part);
+            len += part.len();
+        }
+        len
+    }
+}
+
+/// `n` in base62 at the end of `digits`; returns where it starts.
+fn base62(mut n: u64, digits: &mut [u8; MAX_DIGITS]) -> usize {
+    let mut at = MAX_DIGITS;
+    loop {
+        at -= 1;
+        digits[at] = ALPHABET[(n % 62) as usize];
+        n /= 62;
+        if n == 0 {
+            return at;
+        }
+    }
 }
 
 /// The message id `prefix` + `n` in base62, the form [`ConnectOptions::message_ids`] stamps
@@ -77,16 +114,7 @@ impl IdStamp {
 /// ```
 pub fn message_id(prefix: &str, n: u64) -> String {
     let mut digits = [0u8; MAX_DIGITS];
-    let mut at = MAX_DIGITS;
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = ALPHABET[(rest % 62) as usize];
-        rest /= 62;
-        if rest == 0 {
-            break;
-        }
-    }
+    let at = base62(n, &mut digits);
     let mut id = String::with_capacity(prefix.len() + MAX_DIGITS - at);
     id.push_str(prefix);
     id.extend(digits[at..].iter().map(|&b| char::from(b)));

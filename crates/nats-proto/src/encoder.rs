@@ -201,6 +201,17 @@ fn put_hpub_header(
     hlen: usize,
     payload_len: usize,
 ) {
+    put_hpub_line(buf, subject, reply, hlen, payload_len);
+    headers.encode(buf);
+}
+
+fn put_hpub_line(
+    buf: &mut BytesMut,
+    subject: &str,
+    reply: Option<&str>,
+    hlen: usize,
+    payload_len: usize,
+) {
     buf.put_slice(b"HPUB ");
     buf.put_slice(subject.as_bytes());
     put_opt(buf, reply);
@@ -209,7 +220,51 @@ fn put_hpub_header(
     buf.put_u8(b' ');
     write_u64(buf, usize_u64(hlen.saturating_add(payload_len)));
     buf.put_slice(b"\r\n");
-    headers.encode(buf);
+}
+
+/// Appends the `HPUB` control line and a header block the caller encoded already (`NATS/1.0`,
+/// its header lines and the empty line that ends it, as [`HeaderMap::encode`] writes them);
+/// the caller writes the payload and its trailing `\r\n`. For a header block built without a
+/// [`HeaderMap`] on a hot path.
+///
+/// ```
+/// let mut buf = bytes::BytesMut::new();
+/// nats_proto::encode_hpub_block_header(&mut buf, "foo", None, b"NATS/1.0\r\nA: 1\r\n\r\n", 2);
+/// assert_eq!(&buf[..], b"HPUB foo 18 20\r\nNATS/1.0\r\nA: 1\r\n\r\n");
+/// ```
+pub fn encode_hpub_block_header(
+    buf: &mut BytesMut,
+    subject: &str,
+    reply: Option<&str>,
+    block: &[u8],
+    payload_len: usize,
+) {
+    buf.reserve(hpub_control_len(subject, reply, block.len(), payload_len) + block.len());
+    put_hpub_line(buf, subject, reply, block.len(), payload_len);
+    buf.put_slice(block);
+}
+
+/// [`encode_hpub`] with a header block the caller encoded already (see
+/// [`encode_hpub_block_header`]).
+///
+/// ```
+/// let mut buf = bytes::BytesMut::new();
+/// nats_proto::encode_hpub_block(&mut buf, "foo", Some("r"), b"NATS/1.0\r\n\r\n", b"hi");
+/// assert_eq!(&buf[..], b"HPUB foo r 12 14\r\nNATS/1.0\r\n\r\nhi\r\n");
+/// ```
+pub fn encode_hpub_block(
+    buf: &mut BytesMut,
+    subject: &str,
+    reply: Option<&str>,
+    block: &[u8],
+    payload: &[u8],
+) {
+    let hlen = block.len();
+    buf.reserve(hpub_control_len(subject, reply, hlen, payload.len()) + hlen + payload.len() + 2);
+    put_hpub_line(buf, subject, reply, hlen, payload.len());
+    buf.put_slice(block);
+    buf.put_slice(payload);
+    buf.put_slice(b"\r\n");
 }
 
 /// Appends `HPUB subject [reply] hdr_len total_len\r\nheaders payload\r\n`.

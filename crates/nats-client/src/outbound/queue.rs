@@ -21,7 +21,7 @@ use tokio::sync::{oneshot, Notify};
 use super::batch::{Batch, FrameKind, SHARED_PAYLOAD};
 use super::unconfirmed::Unconfirmed;
 use crate::error::{ConnectionError, PublishError};
-use crate::message_id::{IdStamp, MESSAGE_ID_HEADER};
+use crate::message_id::{IdStamp, ID_HEADER_MAX, MESSAGE_ID_HEADER};
 use crate::server_addr::ServerAddr;
 use crate::signal::DriverSignal;
 use crate::subscription::SubState;
@@ -233,6 +233,28 @@ pub(crate) struct PublishFrame<'a> {
 }
 
 impl PublishFrame<'_> {
+    /// Encodes the frame (which has no headers) as an HPUB with the header `block`.
+    fn encode_with_block(&self, block: &[u8], batch: &mut Batch) {
+        if self.payload.len() >= SHARED_PAYLOAD {
+            batch.push_shared(
+                |buf| {
+                    nats_proto::encode_hpub_block_header(
+                        buf,
+                        self.subject,
+                        self.reply,
+                        block,
+                        self.payload.len(),
+                    )
+                },
+                self.payload.clone(),
+            );
+        } else {
+            batch.push(FrameKind::Publish, |buf| {
+                nats_proto::encode_hpub_block(buf, self.subject, self.reply, block, self.payload)
+            });
+        }
+    }
+
     #[inline]
     fn encode(&self, batch: &mut Batch) {
         if self.payload.len() >= SHARED_PAYLOAD {
@@ -355,13 +377,20 @@ impl WriteQueue {
         }
         let was_empty = st.batch.is_empty();
         let before = st.batch.len();
-        match st.ids.as_mut().map(|ids| stamp(ids, frame.headers)) {
-            Some(headers) => PublishFrame {
-                headers: Some(&headers),
+        let st_ref = &mut *st;
+        match (&mut st_ref.ids, frame.headers) {
+            (None, _) => frame.encode(&mut st_ref.batch),
+            (Some(ids), None) => {
+                // the common case: the id's header block written directly, no HeaderMap
+                let mut block = [0u8; ID_HEADER_MAX];
+                let len = ids.next_block(&mut block);
+                frame.encode_with_block(&block[..len], &mut st_ref.batch);
+            }
+            (Some(ids), Some(headers)) => PublishFrame {
+                headers: Some(&stamp(ids, Some(headers))),
                 ..*frame
             }
-            .encode(&mut st.batch),
-            None => frame.encode(&mut st.batch),
+            .encode(&mut st_ref.batch),
         }
         let added = st.batch.len() - before;
         st.out_msgs += 1;

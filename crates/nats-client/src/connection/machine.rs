@@ -440,7 +440,7 @@ impl Connection {
         };
         if self.opts.retry_on_failed_connect {
             self.shared.queue.set_phase(Phase::Disconnected);
-            self.shared.view.set_status(Status::Reconnecting);
+            self.set_reconnecting();
             let server = self
                 .pool
                 .current()
@@ -864,12 +864,11 @@ impl Connection {
         } else {
             After::Reconnect { skip_wait: forced }
         };
-        if matches!(after, After::Reconnect { .. }) {
-            self.shared.view.set_status(Status::Reconnecting);
-        }
+        // teardown takes the queue out of Connected before the status says Reconnecting
         self.teardown(cause, now);
         match after {
             After::Reconnect { skip_wait } => {
+                self.set_reconnecting();
                 self.backoff = Backoff::new();
                 if skip_wait {
                     self.backoff.skip_next_wait();
@@ -878,6 +877,17 @@ impl Connection {
             }
             After::Close(reason) => self.finish(reason),
         }
+    }
+
+    /// Publishes the status `Reconnecting`, once the queue has left `Connected`: a caller that
+    /// has seen `Reconnecting` publishes into the reconnect buffer under its limit (R63, R64),
+    /// never into the dead connection's batch, where the frame could go to a closed socket.
+    fn set_reconnecting(&self) {
+        debug_assert!(
+            self.shared.queue.phase() != Phase::Connected,
+            "Reconnecting shown while the queue still takes publishes for the old connection"
+        );
+        self.shared.view.set_status(Status::Reconnecting);
     }
 
     /// Ends the live connection: the transport goes, the queue keeps what was not written (D1),

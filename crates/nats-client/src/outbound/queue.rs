@@ -685,7 +685,7 @@ impl WriteQueue {
         }
     }
 
-    #[cfg(test)]
+    /// The current phase.
     pub(crate) fn phase(&self) -> Phase {
         self.lock().phase
     }

@@ -179,3 +179,56 @@ async fn d1_burst_across_a_kill_arrives_once_in_order() {
         must_arrive.len()
     );
 }
+
+/// R63, R64: once `status()` says Reconnecting, a publish goes to the reconnect buffer and
+/// obeys its limit; it never slips into the dead connection's batch (where it could be written
+/// to a closed socket and lost). An unbuffered client is refused and a 17-byte-limit client
+/// takes exactly one frame, on every one of several kills, the status watched, not the events.
+/// (The ordering itself is asserted inside the state machine, so every in-memory timeline
+/// checks it; this is the user's view, on a multi-thread runtime as in `examples/buffering`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r63_r64_reconnecting_status_means_the_buffer_takes_publishes() {
+    let mut server = NatsServer::start().await.unwrap();
+    let unbuffered = fast()
+        .reconnect_buffer_size(None)
+        .connect(server.url())
+        .await
+        .unwrap();
+    let tiny = fast()
+        .reconnect_buffer_size(Some(17))
+        .connect(server.url())
+        .await
+        .unwrap();
+    for round in 0..8 {
+        unbuffered.flush().await.unwrap();
+        tiny.flush().await.unwrap();
+        server.kill();
+        for client in [&unbuffered, &tiny] {
+            assert!(within("Reconnecting", client.wait_for_status(Status::Reconnecting)).await);
+        }
+        let err = unbuffered
+            .publish("foo", Bytes::from_static(b"food"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, PublishError::ReconnectBufferFull { limit: 0 }),
+            "round {round}: {err:?}"
+        );
+        tiny.publish("foo", Bytes::from_static(b"food"))
+            .await
+            .unwrap();
+        assert_eq!(tiny.buffered(), 17, "round {round}");
+        let err = tiny
+            .publish("foo", Bytes::from_static(b"food"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, PublishError::ReconnectBufferFull { limit: 17 }),
+            "round {round}: {err:?}"
+        );
+        server.restart().await.unwrap();
+        for client in [&unbuffered, &tiny] {
+            assert!(within("Connected", client.wait_for_status(Status::Connected)).await);
+        }
+    }
+}

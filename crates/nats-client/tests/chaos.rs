@@ -415,7 +415,8 @@ async fn soak(at_least_once: bool, default_secs: u64) {
             .filter(|seq| !echo.contains(seq))
             .collect();
         let resent = publisher.statistics().resent_messages;
-        println!(
+        // Straight to stderr, past the test harness' capture: CI shows the soak line.
+        nats_testkit::report_line(format_args!(
             "CHAOS at_least_once seed={seed} secs={secs} kills={kills} lame_ducks={ldms} \
              restarts={restarts} published={} received={} lost={} refused={refused} \
              duplicates={duplicates:?} resent={resent} reconnects={} max_buffered={max_buffered}",
@@ -423,7 +424,7 @@ async fn soak(at_least_once: bool, default_secs: u64) {
             echo.len(),
             lost.len(),
             publisher.statistics().reconnects,
-        );
+        ));
         assert!(
             lost.is_empty(),
             "{} accepted publishes lost with at_least_once (first {:?})",
@@ -505,7 +506,7 @@ async fn soak(at_least_once: bool, default_secs: u64) {
     let received = echo.len();
     let per_sub: Vec<usize> = results.iter().skip(1).map(|(s, _)| s.len()).collect();
     let (req_ok, req_failed) = *requests.lock().unwrap();
-    println!(
+    nats_testkit::report_line(format_args!(
         "CHAOS seed={seed} secs={secs} kills={kills} lame_ducks={ldms} restarts={restarts} \
          published={published} received={received} lost={} refused={refused} \
          buffered_while_down={} lost_buffered=0 excused={excused} pinned_received={per_sub:?} \
@@ -514,7 +515,7 @@ async fn soak(at_least_once: bool, default_secs: u64) {
         published - refused - received as u64,
         must_arrive.len(),
         publisher.statistics().reconnects,
-    );
+    ));
     for (_, c) in all {
         c.close().await;
     }

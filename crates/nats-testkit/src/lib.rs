@@ -42,6 +42,7 @@ mod config;
 mod error;
 mod jetstream;
 mod proxy;
+mod report;
 mod scripted;
 mod server;
 
@@ -51,5 +52,6 @@ pub use config::ServerConfig;
 pub use error::TestkitError;
 pub use jetstream::jetstream_request;
 pub use proxy::{Fault, FaultProxy};
+pub use report::report_line;
 pub use scripted::{default_info, ScriptedConn, ScriptedServer};
 pub use server::NatsServer;

@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use futures_util::{FutureExt, StreamExt};
 use nats_client::{ConnectOptions, Event};
 use nats_jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
 use nats_jetstream::stream::{self, StorageType};
@@ -188,13 +187,7 @@ pub(crate) async fn js_consume(
     let mut got = 0u64;
     let mut err = None;
     while got < n {
-        // A message already waiting is taken without arming the stall timer (a clock read per
-        // message is the driver's cost, not the client's); the timer guards every wait.
-        let next = match messages.next().now_or_never() {
-            Some(item) => Ok(item),
-            None => tokio::time::timeout(stall, messages.next()).await,
-        };
-        match next {
+        match crate::next_or_stall(&mut messages, stall).await {
             Ok(Some(Ok(msg))) => {
                 msg.ack().await?; // fire-and-forget +ACK
                 got += 1;

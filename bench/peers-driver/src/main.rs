@@ -96,6 +96,21 @@ fn base(workload: &str, n: u64, size: u64) -> Map<String, Value> {
     m
 }
 
+/// The stream's next item, or `Err` after `stall` without one. Items the stream already holds
+/// (its `size_hint`, as `Subscriber` reports its taken batch) are read without arming the timer:
+/// a clock read per message would be the driver's cost, not the client's.
+async fn next_or_stall<S: futures_util::Stream + Unpin>(
+    stream: &mut S,
+    stall: Duration,
+) -> Result<Option<S::Item>, tokio::time::error::Elapsed> {
+    use futures_util::StreamExt;
+    if stream.size_hint().0 > 0 {
+        Ok(stream.next().await)
+    } else {
+        tokio::time::timeout(stall, stream.next()).await
+    }
+}
+
 fn round(x: f64, digits: i32) -> f64 {
     let p = 10f64.powi(digits);
     (x * p).round() / p

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use nats_client::ConnectOptions;
 use serde_json::{json, Map, Value};
@@ -67,15 +67,7 @@ pub(crate) async fn pubsub(url: &str, n: u64, size: u64, args: &Args) -> Res<Map
     let counter = tokio::spawn(async move {
         let mut got = 0u64;
         while got < n {
-            // Messages already taken from the connection (`size_hint`) are read without arming
-            // the stall timer, whose clock read per message would be the driver's cost, not
-            // the client's; the timer guards every wait.
-            let next = if sub.size_hint().0 > 0 {
-                Ok(sub.next().await)
-            } else {
-                tokio::time::timeout(stall, sub.next()).await
-            };
-            match next {
+            match crate::next_or_stall(&mut sub, stall).await {
                 Ok(Some(_)) => got += 1,
                 _ => break,
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use nats_client::{Event, PublishError, Status};
+use nats_client::{Client, Event, PublishError, Status};
 use nats_testkit::{Fault, FaultProxy, NatsServer};
 
 use crate::util::{fast, is_disconnected, is_reconnected, next_msg, within, Recorder};
@@ -37,14 +37,7 @@ async fn r63_limit_32_accepts_two_17_byte_frames_then_refuses() {
         .await
         .unwrap();
     assert_eq!(client.buffered(), 34);
-    let err = client
-        .publish("foo", Bytes::from_static(b"food"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, PublishError::ReconnectBufferFull { limit: 32 }),
-        "{err:?}"
-    );
+    assert_refused(&client, 32, "the third frame").await;
     assert_eq!(client.buffered(), 34);
     server.restart().await.unwrap();
     rec.wait_count("Reconnected", 1, is_reconnected).await;
@@ -206,29 +199,27 @@ async fn r63_r64_reconnecting_status_means_the_buffer_takes_publishes() {
         for client in [&unbuffered, &tiny] {
             assert!(within("Reconnecting", client.wait_for_status(Status::Reconnecting)).await);
         }
-        let err = unbuffered
-            .publish("foo", Bytes::from_static(b"food"))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, PublishError::ReconnectBufferFull { limit: 0 }),
-            "round {round}: {err:?}"
-        );
+        assert_refused(&unbuffered, 0, &format!("round {round}")).await;
         tiny.publish("foo", Bytes::from_static(b"food"))
             .await
             .unwrap();
         assert_eq!(tiny.buffered(), 17, "round {round}");
-        let err = tiny
-            .publish("foo", Bytes::from_static(b"food"))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, PublishError::ReconnectBufferFull { limit: 17 }),
-            "round {round}: {err:?}"
-        );
+        assert_refused(&tiny, 17, &format!("round {round}")).await;
         server.restart().await.unwrap();
         for client in [&unbuffered, &tiny] {
             assert!(within("Connected", client.wait_for_status(Status::Connected)).await);
         }
     }
+}
+
+/// A 4-byte publish on `client` fails with `ReconnectBufferFull { limit }`.
+async fn assert_refused(client: &Client, limit: usize, what: &str) {
+    let err = client
+        .publish("foo", Bytes::from_static(b"food"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PublishError::ReconnectBufferFull { limit: l } if l == limit),
+        "{what}: {err:?}"
+    );
 }

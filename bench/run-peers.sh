@@ -12,6 +12,11 @@
 #                                      # for before/after ratios from one run
 #                                      # (BASELINE_WORKLOADS=js-pub,js-pub-async,js-consume,js-failover
 #                                      # for JetStream; default the core workloads)
+#   RAW_MSGID=1 WORKLOADS=js-pub,js-pub-async bench/run-peers.sh
+#                                      # also runs `raw-tcp-msgid`: the raw-socket baseline with
+#                                      # bench/raw-msgid.patch, i.e. a Nats-Msg-Id header on every
+#                                      # publish as nats-client sends (J9) -- the server's own
+#                                      # ceiling for publishes that carry an id
 #
 # The harness directory may be read-only, so it is copied to a scratch directory first.
 # Prereqs (Debian): apt-get install -y nats-server golang-go golang-github-nats-io-go-nats-dev
@@ -38,6 +43,18 @@ chmod -R u+w "$WORK"
     echo "nats-client-before ${BASELINE_WORKLOADS:-pub,pubsub,reqrep,reconnect} $BASELINE_DRIVER"
   fi
 } >"$WORK/clients.nats-client.conf"
+
+if [ "${RAW_MSGID:-0}" = 1 ]; then
+  # A separate copy of the raw driver with the id header (the patch reads RAW_MSGID at run time).
+  rm -rf "$WORK/rust-bench-msgid"
+  cp -r "$PEERS_SRC/rust-bench" "$WORK/rust-bench-msgid"
+  chmod -R u+w "$WORK/rust-bench-msgid"
+  (cd "$WORK/rust-bench-msgid" && git apply -p2 "$ROOT/bench/raw-msgid.patch")
+  # Its own target directory, kept between runs (the copy is made afresh each time).
+  cargo build --release --manifest-path "$WORK/rust-bench-msgid/Cargo.toml" --target-dir "$WORK/target-msgid"
+  echo "raw-tcp-msgid js-pub,js-pub-async,js-consume env RAW_MSGID=1 target-msgid/release/rust-bench --client raw" \
+    >>"$WORK/clients.nats-client.conf"
+fi
 
 cd "$WORK"
 CLIENTS_FILE="$WORK/clients.nats-client.conf" ./run.sh "$@"

@@ -8,6 +8,7 @@ use bytes::{BufMut, BytesMut};
 use std::sync::Arc;
 
 use crate::encoder::{write_u64, MAX_U64_DIGITS};
+use crate::header_lines::Lines;
 
 /// The version prefix of every header block.
 const VERSION: &[u8] = b"NATS/1.0";
@@ -123,13 +124,14 @@ pub struct HeaderMap {
 struct Inner {
     status: Option<StatusCode>,
     description: Option<String>,
-    entries: Vec<(String, String)>,
+    /// The pairs, in their wire form.
+    entries: Lines,
 }
 
 static EMPTY: Inner = Inner {
     status: None,
     description: None,
-    entries: Vec::new(),
+    entries: Lines::new(),
 };
 
 impl PartialEq for HeaderMap {
@@ -191,20 +193,14 @@ impl HeaderMap {
         let (name, value) = (name.as_ref(), value.as_ref());
         validate_name(name.as_bytes())?;
         validate_value(value)?;
+        let first = self.inner().entries.iter().position(|(n, _)| n == name);
         let entries = &mut self.inner_mut().entries;
-        match entries.iter().position(|(n, _)| n == name) {
+        match first {
             Some(first) => {
-                let mut index = 0;
-                entries.retain(|(n, _)| {
-                    let keep = index <= first || n != name;
-                    index += 1;
-                    keep
-                });
-                if let Some(slot) = entries.get_mut(first) {
-                    slot.1 = value.to_owned();
-                }
+                entries.retain(|index, n| index <= first || n != name);
+                entries.set_value(first, value);
             }
-            None => entries.push((name.to_owned(), value.to_owned())),
+            None => entries.push(name, value),
         }
         Ok(())
     }
@@ -230,9 +226,7 @@ impl HeaderMap {
         let (name, value) = (name.as_ref(), value.as_ref());
         validate_name(name.as_bytes())?;
         validate_value(value)?;
-        self.inner_mut()
-            .entries
-            .push((name.to_owned(), value.to_owned()));
+        self.inner_mut().entries.push(name, value);
         Ok(())
     }
 
@@ -249,8 +243,8 @@ impl HeaderMap {
         self.inner()
             .entries
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
     }
 
     /// Every value of `name`, in insertion order.
@@ -269,13 +263,13 @@ impl HeaderMap {
             .inner()
             .entries
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(n, _)| n.as_str());
+            .find(|(n, _)| *n == name)
+            .map(|(n, _)| n);
         self.inner()
             .entries
             .iter()
-            .filter(move |(n, _)| Some(n.as_str()) == key)
-            .map(|(_, v)| v.as_str())
+            .filter(move |(n, _)| Some(*n) == key)
+            .map(|(_, v)| v)
     }
 
     /// Removes every value of `name`; `true` if there was one.
@@ -294,10 +288,8 @@ impl HeaderMap {
         if !inner.entries.iter().any(|(n, _)| n == name) {
             return false;
         }
-        let inner = Arc::make_mut(inner);
-        let before = inner.entries.len();
-        inner.entries.retain(|(n, _)| n != name);
-        inner.entries.len() != before
+        Arc::make_mut(inner).entries.retain(|_, n| n != name);
+        true
     }
 
     /// Every `(name, value)` pair in order.
@@ -310,10 +302,7 @@ impl HeaderMap {
     /// # Ok::<(), nats_proto::HeaderError>(())
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.inner()
-            .entries
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+        self.inner().entries.iter()
     }
 
     /// The number of `(name, value)` pairs (the status does not count).
@@ -402,10 +391,7 @@ impl HeaderMap {
                 len += 1 + d.len();
             }
         }
-        for (n, v) in &self.inner().entries {
-            len += n.len() + 2 + v.len() + 2;
-        }
-        len
+        len + self.inner().entries.as_bytes().len()
     }
 
     /// Appends the header block (version line, pairs, empty line) to `buf`.
@@ -430,12 +416,7 @@ impl HeaderMap {
             }
         }
         buf.put_slice(b"\r\n");
-        for (n, v) in &self.inner().entries {
-            buf.put_slice(n.as_bytes());
-            buf.put_slice(b": ");
-            buf.put_slice(v.as_bytes());
-            buf.put_slice(b"\r\n");
-        }
+        buf.put_slice(self.inner().entries.as_bytes());
         buf.put_slice(b"\r\n");
     }
 
@@ -464,6 +445,9 @@ impl HeaderMap {
             .strip_prefix(VERSION)
             .ok_or(HeaderError::InvalidVersionLine)?;
         let mut map = HeaderMap::new();
+        // One string for every pair, allocated at the first pair: in wire form the pairs take
+        // at most what is left of the block.
+        let mut entries = Lines::new();
         if let Some((&first, _)) = after.split_first() {
             if first != b' ' && first != b'\t' {
                 return Err(HeaderError::InvalidVersionLine);
@@ -501,12 +485,16 @@ impl HeaderMap {
             let value = trim(value.get(1..).unwrap_or_default());
             let value = std::str::from_utf8(value).map_err(|_| HeaderError::InvalidValue)?;
             let name = std::str::from_utf8(name).map_err(|_| HeaderError::InvalidName)?;
-            map.inner_mut()
-                .entries
-                .push((name.to_owned(), value.to_owned()));
+            if entries.is_empty() {
+                entries = Lines::with_capacity(line.len() + 2 + rest.len());
+            }
+            entries.push(name, value);
         }
         if !rest.is_empty() {
             return Err(HeaderError::TrailingData);
+        }
+        if !entries.is_empty() {
+            map.inner_mut().entries = entries;
         }
         Ok(map)
     }

@@ -36,6 +36,7 @@
 pub mod client_op;
 pub mod encoder;
 pub mod error;
+mod header_lines;
 pub mod headers;
 pub mod info;
 pub mod parser;

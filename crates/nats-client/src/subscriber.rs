@@ -327,7 +327,12 @@ impl Stream for Subscriber {
             };
             // a dropped copy counts as consumed (drain, auto-unsubscribe)
             this.yielded += 1;
-            this.state.set_yielded(this.yielded, this.local.is_empty());
+            // Published once the local batch is used up: only then can the subscriber have
+            // consumed everything queued (what a drain waits for), and a store per message
+            // would bounce the subscription's cache line between the driver's core and ours.
+            if this.local.is_empty() {
+                this.state.set_yielded(this.yielded);
+            }
             if let Some(dedup) = &mut this.dedup {
                 if dedup.is_duplicate(&msg, Instant::now()) {
                     this.duplicates += 1;

@@ -310,12 +310,13 @@ impl SubState {
         Poll::Pending
     }
 
-    /// The subscriber has handed `total` messages to the application so far. While draining,
-    /// the driver is told when that catches up with the queue.
+    /// The subscriber has handed `total` messages to the application so far and holds none
+    /// it has not (it calls this when its local batch is used up). While draining, the driver
+    /// is told, since that may have caught up with the queue.
     #[inline]
-    pub(crate) fn set_yielded(&self, total: u64, backlog_empty: bool) {
+    pub(crate) fn set_yielded(&self, total: u64) {
         self.yielded.store(total, Ordering::Release);
-        if backlog_empty && self.is_draining() {
+        if self.is_draining() {
             self.driver.wake();
         }
     }
@@ -437,9 +438,9 @@ mod tests {
             s.deliver(msg(n), &mut wake);
         }
         assert!(!s.is_consumed());
-        s.set_yielded(2, false);
+        s.set_yielded(2);
         assert!(!s.is_consumed());
-        s.set_yielded(3, true);
+        s.set_yielded(3);
         assert!(s.is_consumed());
     }
 

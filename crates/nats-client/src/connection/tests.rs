@@ -591,7 +591,7 @@ fn drain_runs_to_closed() {
     );
     sim.step();
     assert_eq!(op_names(&sim.wire).len(), 2, "waits for the consumer");
-    sub.set_yielded(2, true);
+    sub.set_yielded(2);
     sim.step();
     assert_eq!(op_names(&sim.wire), ["UNSUB 1 None", "PING", "PING"]);
     sim.server(b"PONG\r\n");

@@ -328,8 +328,8 @@ impl Stream for Subscriber {
             // a dropped copy counts as consumed (drain, auto-unsubscribe)
             this.yielded += 1;
             // Published once the local batch is used up: only then can the subscriber have
-            // consumed everything queued (what a drain waits for), and a store per message
-            // would bounce the subscription's cache line between the driver's core and ours.
+            // consumed everything queued (what a drain waits for), so a store per message
+            // would only add writes to memory the driver's thread reads.
             if this.local.is_empty() {
                 this.state.set_yielded(this.yielded);
             }

@@ -21,6 +21,21 @@ pub(crate) fn write_u64(buf: &mut BytesMut, n: u64) {
     buf.put_slice(format_u64(&mut tmp, n));
 }
 
+/// Appends `n` in decimal to a string (the encoders' formatter, for subjects built by hand,
+/// e.g. reply tokens, without `format!`).
+///
+/// ```
+/// let mut s = String::from("_INBOX.x.");
+/// nats_proto::push_u64(&mut s, 1207);
+/// assert_eq!(s, "_INBOX.x.1207");
+/// ```
+pub fn push_u64(s: &mut String, n: u64) {
+    let mut tmp = [0u8; MAX_U64_DIGITS];
+    for d in format_u64(&mut tmp, n) {
+        s.push(char::from(*d));
+    }
+}
+
 /// The decimal digits of `n`, written at the end of `tmp`.
 #[inline]
 fn format_u64(tmp: &mut [u8; MAX_U64_DIGITS], mut n: u64) -> &[u8] {

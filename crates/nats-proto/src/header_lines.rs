@@ -52,22 +52,31 @@ impl Lines {
         self.0.as_bytes()
     }
 
-    /// The pairs for which `keep(index, name)` holds, in order.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(usize, &str) -> bool) {
-        let mut out = Lines::with_capacity(self.0.len());
-        for (i, (n, v)) in self.iter().enumerate() {
-            if keep(i, n) {
+    /// Gives `name` the single value `value`: its first pair keeps its place with the new
+    /// value, later pairs of the name go; a new name is appended.
+    pub(crate) fn set(&mut self, name: &str, value: &str) {
+        if !self.iter().any(|(n, _)| n == name) {
+            self.push(name, value);
+            return;
+        }
+        let mut out = Lines::with_capacity(self.0.len() + value.len());
+        let mut seen = false;
+        for (n, v) in self.iter() {
+            if n != name {
                 out.push(n, v);
+            } else if !seen {
+                seen = true;
+                out.push(n, value);
             }
         }
         *self = out;
     }
 
-    /// Replaces the value of the pair at `index` (which keeps its place).
-    pub(crate) fn set_value(&mut self, index: usize, value: &str) {
-        let mut out = Lines::with_capacity(self.0.len() + value.len());
-        for (i, (n, v)) in self.iter().enumerate() {
-            out.push(n, if i == index { value } else { v });
+    /// Drops every pair of `name`.
+    pub(crate) fn remove(&mut self, name: &str) {
+        let mut out = Lines::with_capacity(self.0.len());
+        for (n, v) in self.iter().filter(|(n, _)| *n != name) {
+            out.push(n, v);
         }
         *self = out;
     }
@@ -125,22 +134,30 @@ mod tests {
     }
 
     #[test]
-    fn retain_and_set_value_keep_positions() {
+    fn set_and_remove_keep_positions() {
         let mut l = Lines::new();
         for (n, v) in [("a", "1"), ("b", "2"), ("a", "3"), ("c", "4")] {
             l.push(n, v);
         }
-        l.set_value(1, "two");
+        l.set("b", "two");
         assert_eq!(
             l.iter().collect::<Vec<_>>(),
             [("a", "1"), ("b", "two"), ("a", "3"), ("c", "4")]
         );
-        l.retain(|i, n| i == 0 || n != "a");
+        l.set("a", "one");
         assert_eq!(
             l.iter().collect::<Vec<_>>(),
-            [("a", "1"), ("b", "two"), ("c", "4")]
+            [("a", "one"), ("b", "two"), ("c", "4")]
         );
-        l.retain(|_, _| false);
+        l.set("d", "5");
+        l.remove("b");
+        assert_eq!(
+            l.iter().collect::<Vec<_>>(),
+            [("a", "one"), ("c", "4"), ("d", "5")]
+        );
+        for n in ["a", "c", "d"] {
+            l.remove(n);
+        }
         assert!(l.is_empty());
         assert_eq!(l.len(), 0);
     }

@@ -193,15 +193,7 @@ impl HeaderMap {
         let (name, value) = (name.as_ref(), value.as_ref());
         validate_name(name.as_bytes())?;
         validate_value(value)?;
-        let first = self.inner().entries.iter().position(|(n, _)| n == name);
-        let entries = &mut self.inner_mut().entries;
-        match first {
-            Some(first) => {
-                entries.retain(|index, n| index <= first || n != name);
-                entries.set_value(first, value);
-            }
-            None => entries.push(name, value),
-        }
+        self.inner_mut().entries.set(name, value);
         Ok(())
     }
 
@@ -288,7 +280,7 @@ impl HeaderMap {
         if !inner.entries.iter().any(|(n, _)| n == name) {
             return false;
         }
-        Arc::make_mut(inner).entries.retain(|_, n| n != name);
+        Arc::make_mut(inner).entries.remove(name);
         true
     }
 

@@ -48,6 +48,7 @@ pub use encoder::{
     encode_connect, encode_err, encode_hmsg, encode_hpub, encode_hpub_block,
     encode_hpub_block_header, encode_hpub_header, encode_info, encode_msg, encode_ok, encode_ping,
     encode_pong, encode_pub, encode_pub_header, encode_sub, encode_unsub, hpub_len, pub_len,
+    push_u64,
 };
 pub use error::ParseError;
 pub use headers::{HeaderError, HeaderMap, StatusCode};

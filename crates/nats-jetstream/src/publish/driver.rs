@@ -342,27 +342,10 @@ fn reply_subject(inbox: &str, id: u64, attempt: u32) -> String {
     let mut s = String::with_capacity(inbox.len() + 1 + 20 + 1 + 10);
     s.push_str(inbox);
     s.push('.');
-    push_decimal(&mut s, id);
+    nats_proto::push_u64(&mut s, id);
     s.push('-');
-    push_decimal(&mut s, u64::from(attempt));
+    nats_proto::push_u64(&mut s, u64::from(attempt));
     s
-}
-
-fn push_decimal(s: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        // `n % 10` is below 10, so the digit is ASCII.
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for d in digits.get(at..).unwrap_or_default() {
-        s.push(char::from(*d));
-    }
 }
 
 fn parse_token(subject: &str, inbox: &str) -> Option<(u64, u32)> {

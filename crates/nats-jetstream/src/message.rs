@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use nats_client::Client;
+use nats_client::{Client, Subject};
 
 use crate::error::{AckError, Error};
 
@@ -85,6 +85,18 @@ impl AckKind {
             AckKind::Progress => "+WPI".into(),
             AckKind::Term => "+TERM".into(),
             AckKind::TermWithReason(reason) => format!("+TERM {reason}"),
+        }
+    }
+
+    /// [`payload`](AckKind::payload) as the bytes to publish: the fixed kinds without an
+    /// allocation (an ack is sent for every message consumed).
+    fn body(&self) -> Bytes {
+        match self {
+            AckKind::Ack => Bytes::from_static(b"+ACK"),
+            AckKind::Nak(None) => Bytes::from_static(b"-NAK"),
+            AckKind::Progress => Bytes::from_static(b"+WPI"),
+            AckKind::Term => Bytes::from_static(b"+TERM"),
+            other => Bytes::from(other.payload()),
         }
     }
 
@@ -178,12 +190,12 @@ impl Message {
         let reply = self.claim(&kind)?;
         // Servers before 2.10 ignore a `+TERM` that carries a reason: send it bare there.
         let payload = match &kind {
-            AckKind::TermWithReason(_) if !self.server_at_least_2_10() => AckKind::Term.payload(),
-            other => other.payload(),
+            AckKind::TermWithReason(_) if !self.server_at_least_2_10() => AckKind::Term.body(),
+            other => other.body(),
         };
         let result = self
             .client
-            .publish(reply, Bytes::from(payload))
+            .publish(reply, payload)
             .await
             .map_err(AckError::Publish);
         if result.is_err() && kind.is_final() {
@@ -211,7 +223,7 @@ impl Message {
         let reply = self.claim(&kind)?;
         let result = self
             .client
-            .request_with_timeout(reply, Bytes::from(kind.payload()), self.timeout)
+            .request_with_timeout(reply, kind.body(), self.timeout)
             .await
             .map(|_| ())
             .map_err(AckError::Request);
@@ -226,8 +238,9 @@ impl Message {
     }
 
     /// Checks that `kind` may be sent and marks a final ack; returns the ack subject.
-    fn claim(&self, kind: &AckKind) -> Result<&str, AckError> {
-        let reply = self.message.reply.as_deref().ok_or(AckError::NoReply)?;
+    fn claim(&self, kind: &AckKind) -> Result<&Subject, AckError> {
+        // The subject the server gave, passed on as it is: it needs no new check.
+        let reply = self.message.reply.as_ref().ok_or(AckError::NoReply)?;
         if kind.is_final() {
             if self.acked.swap(true, Ordering::AcqRel) {
                 return Err(AckError::AlreadyAcked);
@@ -374,5 +387,15 @@ mod tests {
         assert_eq!(AckKind::Term.payload(), "+TERM");
         assert!(!AckKind::Progress.is_final());
         assert!(AckKind::Term.is_final());
+        for kind in [
+            AckKind::Ack,
+            AckKind::Nak(None),
+            AckKind::Nak(Some(Duration::from_millis(1500))),
+            AckKind::Progress,
+            AckKind::Term,
+            AckKind::TermWithReason("bad input".into()),
+        ] {
+            assert_eq!(kind.body(), kind.payload().as_bytes(), "{kind:?}");
+        }
     }
 }

@@ -436,10 +436,10 @@ impl HeaderMap {
         let after = version
             .strip_prefix(VERSION)
             .ok_or(HeaderError::InvalidVersionLine)?;
-        let mut map = HeaderMap::new();
+        // Built here and shared once at the end (no copy-on-write check per field).
+        let mut inner = Inner::default();
         // One string for every pair, allocated at the first pair: in wire form the pairs take
         // at most what is left of the block.
-        let mut entries = Lines::new();
         if let Some((&first, _)) = after.split_first() {
             if first != b' ' && first != b'\t' {
                 return Err(HeaderError::InvalidVersionLine);
@@ -455,11 +455,11 @@ impl HeaderMap {
                     return Err(HeaderError::InvalidVersionLine);
                 }
                 let code = parse_u16(code).ok_or(HeaderError::InvalidVersionLine)?;
-                map.inner_mut().status = Some(StatusCode(code));
+                inner.status = Some(StatusCode(code));
                 let desc = trim(desc);
                 if !desc.is_empty() {
                     let desc = std::str::from_utf8(desc).map_err(|_| HeaderError::InvalidValue)?;
-                    map.inner_mut().description = Some(desc.to_owned());
+                    inner.description = Some(desc.to_owned());
                 }
             }
         }
@@ -472,23 +472,28 @@ impl HeaderMap {
                 .iter()
                 .position(|b| *b == b':')
                 .ok_or(HeaderError::MissingColon)?;
-            let (name, value) = line.split_at(colon);
-            validate_name(name)?;
-            let value = trim(value.get(1..).unwrap_or_default());
-            let value = std::str::from_utf8(value).map_err(|_| HeaderError::InvalidValue)?;
-            let name = std::str::from_utf8(name).map_err(|_| HeaderError::InvalidName)?;
-            if entries.is_empty() {
-                entries = Lines::with_capacity(line.len() + 2 + rest.len());
+            validate_name(line.get(..colon).unwrap_or_default())?;
+            // The name is printable ASCII, so only the value can make the line invalid UTF-8:
+            // one check for both.
+            let line = std::str::from_utf8(line).map_err(|_| HeaderError::InvalidValue)?;
+            let name = line.get(..colon).unwrap_or_default();
+            let value = line
+                .get(colon + 1..)
+                .unwrap_or_default()
+                .trim_matches([' ', '\t']);
+            if inner.entries.is_empty() {
+                inner.entries = Lines::with_capacity(line.len() + 2 + rest.len());
             }
-            entries.push(name, value);
+            inner.entries.push(name, value);
         }
         if !rest.is_empty() {
             return Err(HeaderError::TrailingData);
         }
-        if !entries.is_empty() {
-            map.inner_mut().entries = entries;
-        }
-        Ok(map)
+        let empty =
+            inner.status.is_none() && inner.description.is_none() && inner.entries.is_empty();
+        Ok(HeaderMap {
+            inner: (!empty).then(|| Arc::new(inner)),
+        })
     }
 }
 

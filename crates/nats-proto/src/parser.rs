@@ -505,17 +505,18 @@ impl Parser {
         has_headers: bool,
     ) -> Result<Option<ServerOp>, ParseError> {
         let op = if has_headers { "HMSG" } else { "MSG" };
-        let bad_args = ParseError::InvalidArguments { op };
+        // Built only on the error path (an error value has drop glue to run otherwise).
+        let bad_args = || ParseError::InvalidArguments { op };
         let line = buf.get(..content_len).unwrap_or_default();
         let mut args = [(0usize, 0usize); 5];
-        let n = split_args(line, args_start, &mut args).ok_or_else(|| bad_args.clone())?;
+        let n = split_args(line, args_start, &mut args).ok_or_else(bad_args)?;
         let [a0, a1, a2, a3, a4] = args;
         let (subject, sid, reply, header_len, total_len) = match (has_headers, n) {
             (false, 3) => (a0, a1, None, None, a2),
             (false, 4) => (a0, a1, Some(a2), None, a3),
             (true, 4) => (a0, a1, None, Some(a2), a3),
             (true, 5) => (a0, a1, Some(a2), Some(a3), a4),
-            _ => return Err(bad_args),
+            _ => return Err(bad_args()),
         };
         let sid = parse_u64(arg(line, sid)).ok_or(ParseError::InvalidNumber)?;
         let total_len = parse_usize(arg(line, total_len)).ok_or(ParseError::InvalidNumber)?;
@@ -529,7 +530,7 @@ impl Parser {
             Some(h) => {
                 let h = parse_usize(arg(line, h)).ok_or(ParseError::InvalidNumber)?;
                 if h > total_len {
-                    return Err(bad_args);
+                    return Err(bad_args());
                 }
                 Some(h)
             }

@@ -304,6 +304,28 @@ impl Subject {
     pub fn as_bytes(&self) -> &Bytes {
         &self.0
     }
+
+    /// The subject's length in bytes (without looking at the text again, unlike `as_str().len()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(nats_proto::Subject::from_static("orders.new").len(), 10);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the subject is empty (only a subject received from a server can be).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!nats_proto::Subject::from_static("a").is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl TryFrom<&str> for Subject {

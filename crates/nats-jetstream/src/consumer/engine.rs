@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use nats_client::{Event, EventStream, Message, Subscriber};
+use nats_client::{Event, EventStream, Message, Subject, Subscriber};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -323,7 +323,7 @@ impl Engine {
 /// subject, reply, headers and payload.
 fn message_size(msg: &Message) -> usize {
     msg.subject.len()
-        + msg.reply.as_deref().map_or(0, str::len)
+        + msg.reply.as_ref().map_or(0, Subject::len)
         + msg
             .headers
             .as_ref()

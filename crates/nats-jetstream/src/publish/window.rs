@@ -248,7 +248,16 @@ impl<W> Window<W> {
             }
             Reply::Failed(err) if latest => self.complete(id, Err(err)),
             Reply::NoResponders if latest => {
-                if self.mode != Mode::Flowing {
+                if self.mode != Mode::Flowing && !self.known_subjects.contains(&e.subject) {
+                    // No stream is known to store the subject and an earlier check could not
+                    // tell: ask again (one check per subject at a time), so that "no stream"
+                    // ends the publish instead of a probe until the retry window.
+                    let subject = e.subject.clone();
+                    self.set_phase(id, Phase::Checking);
+                    if self.checking.insert(subject.clone()) {
+                        actions.push(Action::CheckStream { subject });
+                    }
+                } else if self.mode != Mode::Flowing {
                     self.hold(id);
                 } else if self.known_subjects.contains(&e.subject) {
                     self.enter_probing(now);

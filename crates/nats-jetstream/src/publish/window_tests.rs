@@ -93,6 +93,41 @@ fn j7_no_responders_for_an_unknown_subject_retries_twice_then_asks_for_a_stream(
 }
 
 #[test]
+fn j7_a_stream_check_that_cannot_tell_is_asked_again_at_the_next_no_responders() {
+    let t0 = Instant::now();
+    let mut w = window();
+    let (id, _) = put(&mut w, "nobody", 1, t0);
+    let mut now = t0;
+    for attempt in 1..=2 {
+        w.on_reply(id, attempt, Reply::NoResponders, now);
+        now += NO_RESPONDERS_WAIT;
+        assert_eq!(sends(&w.on_timer(now)), [(id, attempt + 1)]);
+    }
+    let check = [Action::CheckStream {
+        subject: "nobody".into(),
+    }];
+    assert_eq!(w.on_reply(id, 3, Reply::NoResponders, now), check);
+    // The API could not answer (no meta leader, a timeout): the message is held and probed.
+    w.on_verdict("nobody", None, now);
+    assert!(ready(&mut w).is_empty());
+    let probe_at = w.next_deadline().unwrap();
+    assert!(probe_at - now <= Duration::from_millis(50));
+    let sent = sends(&w.on_timer(probe_at));
+    assert_eq!(sent, [(id, 4)]);
+    // The probe meets no responders again: the stream is asked about again, and only once
+    // while that check is out.
+    assert_eq!(w.on_reply(id, 4, Reply::NoResponders, probe_at), check);
+    assert!(sends(&w.on_timer(probe_at + Duration::from_millis(50))).is_empty());
+    w.on_verdict("nobody", Some(false), probe_at);
+    let done = ready(&mut w);
+    assert!(
+        matches!(&done[..], [(1, Err(PublishError::NoStream { subject }))] if subject == "nobody"),
+        "{done:?}"
+    );
+    assert!(w.is_empty());
+}
+
+#[test]
 fn j9_no_leader_probes_with_the_oldest_message_and_resends_the_rest_when_acks_flow() {
     let t0 = Instant::now();
     let mut w = window();

@@ -8,6 +8,7 @@
 //! wait. A driver task reads the replies, the connection events and the timers and asks the
 //! pure [`window`] state machine what to do; it completes the futures in publish order.
 
+mod ack_wire;
 mod driver;
 mod slots;
 mod window;

@@ -366,6 +366,9 @@ fn classify(msg: &Message) -> Reply {
             msg.description().unwrap_or_default()
         )));
     }
+    if let Some(ack) = super::ack_wire::parse(&msg.payload) {
+        return Reply::Ack(ack);
+    }
     match decode_reply::<PubAck>(&msg.payload) {
         Ok(ack) => Reply::Ack(ack),
         Err(Error::Api(e)) => Reply::from_api(e),

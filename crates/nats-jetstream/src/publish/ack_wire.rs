@@ -7,7 +7,7 @@
 //! with JSON whitespace. Anything else (an `error`, any other key, a repeated key, an escaped
 //! character, a number that is not a plain unsigned integer) is `None` and goes to the JSON
 //! decoder, which stays the authority on what a reply means. With one reply per publish, the
-//! decoder's two passes (the error envelope, then the ack) were about a seventh of the
+//! decoder's two passes (the error envelope, then the ack) were about a tenth of the
 //! client's work per publish.
 
 use super::PubAck;

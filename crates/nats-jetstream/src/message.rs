@@ -1,6 +1,7 @@
 //! [`Message`]: a message delivered by a consumer, its metadata parsed from the ack subject
 //! (J16), and acknowledgements (J17).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -78,25 +79,27 @@ impl AckKind {
     /// assert_eq!(nats_jetstream::AckKind::Progress.payload(), "+WPI");
     /// ```
     pub fn payload(&self) -> String {
+        self.wire().into_owned()
+    }
+
+    /// The payload, borrowed for the kinds that carry nothing else.
+    fn wire(&self) -> Cow<'static, str> {
         match self {
-            AckKind::Ack => "+ACK".into(),
-            AckKind::Nak(None) => "-NAK".into(),
-            AckKind::Nak(Some(d)) => format!("-NAK {{\"delay\":{}}}", d.as_nanos()),
-            AckKind::Progress => "+WPI".into(),
-            AckKind::Term => "+TERM".into(),
-            AckKind::TermWithReason(reason) => format!("+TERM {reason}"),
+            AckKind::Ack => Cow::Borrowed("+ACK"),
+            AckKind::Nak(None) => Cow::Borrowed("-NAK"),
+            AckKind::Nak(Some(d)) => Cow::Owned(format!("-NAK {{\"delay\":{}}}", d.as_nanos())),
+            AckKind::Progress => Cow::Borrowed("+WPI"),
+            AckKind::Term => Cow::Borrowed("+TERM"),
+            AckKind::TermWithReason(reason) => Cow::Owned(format!("+TERM {reason}")),
         }
     }
 
     /// [`payload`](AckKind::payload) as the bytes to publish: the fixed kinds without an
     /// allocation (an ack is sent for every message consumed).
     fn body(&self) -> Bytes {
-        match self {
-            AckKind::Ack => Bytes::from_static(b"+ACK"),
-            AckKind::Nak(None) => Bytes::from_static(b"-NAK"),
-            AckKind::Progress => Bytes::from_static(b"+WPI"),
-            AckKind::Term => Bytes::from_static(b"+TERM"),
-            other => Bytes::from(other.payload()),
+        match self.wire() {
+            Cow::Borrowed(fixed) => Bytes::from_static(fixed.as_bytes()),
+            Cow::Owned(text) => Bytes::from(text),
         }
     }
 

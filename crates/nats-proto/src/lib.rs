@@ -54,7 +54,7 @@ pub use error::ParseError;
 pub use headers::{HeaderError, HeaderMap, StatusCode};
 pub use info::{ConnectInfo, ServerInfo};
 pub use parser::{
-    MsgOp, Parser, ServerOp, DEFAULT_MAX_PAYLOAD_LIMIT, MAX_CONTROL_LINE, MAX_INFO_LINE,
+    parse_u64, MsgOp, Parser, ServerOp, DEFAULT_MAX_PAYLOAD_LIMIT, MAX_CONTROL_LINE, MAX_INFO_LINE,
 };
 pub use server_error::{ServerError, ServerErrorKind};
 pub use subject::{

@@ -179,9 +179,17 @@ const W_PING: u32 = word(b"PING");
 const W_PONG: u32 = word(b"PONG");
 const W_INFO: u32 = word(b"INFO");
 
-/// Parses a non-empty run of ASCII digits; `None` on anything else or on overflow.
+/// Parses a non-empty run of ASCII digits; `None` on anything else or on overflow (the
+/// parsers' number reader; [`push_u64`](crate::push_u64) writes what it reads).
+///
+/// ```
+/// assert_eq!(nats_proto::parse_u64(b"1207"), Some(1207));
+/// assert_eq!(nats_proto::parse_u64(b"18446744073709551616"), None);
+/// assert_eq!(nats_proto::parse_u64(b"-1"), None);
+/// assert_eq!(nats_proto::parse_u64(b""), None);
+/// ```
 #[inline]
-pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
+pub fn parse_u64(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 20 {
         return None;
     }

@@ -109,11 +109,7 @@ impl<'a> Reader<'a> {
         if matches!(self.rest.first(), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        let mut n: u64 = 0;
-        for d in digits {
-            n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-        }
-        Some(n)
+        nats_proto::parse_u64(digits)
     }
 
     fn boolean(&mut self) -> Option<bool> {

@@ -248,20 +248,16 @@ impl<W> Window<W> {
             }
             Reply::Failed(err) if latest => self.complete(id, Err(err)),
             Reply::NoResponders if latest => {
-                if self.mode != Mode::Flowing && !self.known_subjects.contains(&e.subject) {
-                    // No stream is known to store the subject and an earlier check could not
-                    // tell: ask again (one check per subject at a time), so that "no stream"
-                    // ends the publish instead of a probe until the retry window.
-                    let subject = e.subject.clone();
-                    self.set_phase(id, Phase::Checking);
-                    if self.checking.insert(subject.clone()) {
-                        actions.push(Action::CheckStream { subject });
+                if self.known_subjects.contains(&e.subject) {
+                    // A stream stores it: its leader is gone for now.
+                    if self.mode == Mode::Flowing {
+                        self.enter_probing(now);
                     }
+                    self.hold(id);
                 } else if self.mode != Mode::Flowing {
-                    self.hold(id);
-                } else if self.known_subjects.contains(&e.subject) {
-                    self.enter_probing(now);
-                    self.hold(id);
+                    // An earlier check could not tell: ask again, so that "no stream" ends
+                    // the publish instead of a probe until the retry window.
+                    self.check_stream(id, &mut actions);
                 } else {
                     e.no_responders += 1;
                     if e.no_responders <= NO_RESPONDERS_RETRIES {
@@ -272,11 +268,7 @@ impl<W> Window<W> {
                             },
                         );
                     } else {
-                        let subject = e.subject.clone();
-                        self.set_phase(id, Phase::Checking);
-                        if self.checking.insert(subject.clone()) {
-                            actions.push(Action::CheckStream { subject });
-                        }
+                        self.check_stream(id, &mut actions);
                     }
                 }
             }
@@ -538,6 +530,18 @@ impl<W> Window<W> {
 
     fn hold(&mut self, id: u64) {
         self.set_phase(id, Phase::Held);
+    }
+
+    /// Entry `id` waits for the answer to whether a stream stores its subject; the question is
+    /// asked unless it is out already (one check per subject at a time).
+    fn check_stream(&mut self, id: u64, actions: &mut Vec<Action>) {
+        let Some(subject) = self.entries.get(&id).map(|e| e.subject.clone()) else {
+            return;
+        };
+        self.set_phase(id, Phase::Checking);
+        if self.checking.insert(subject.clone()) {
+            actions.push(Action::CheckStream { subject });
+        }
     }
 
     fn set_phase(&mut self, id: u64, phase: Phase) {

@@ -9,7 +9,7 @@ use nats_proto::ServerInfo;
 use tokio::sync::watch;
 
 use crate::error::{ConnectError, ConnectionError, DrainError};
-use crate::events::Status;
+use crate::events::{Event, Status};
 use crate::pool::PoolServer;
 use crate::server_addr::ServerAddr;
 
@@ -29,6 +29,8 @@ pub(crate) struct View {
     connected: RwLock<Option<ServerAddr>>,
     pool: RwLock<Arc<Vec<PoolServer>>>,
     closed_reason: RwLock<Option<ConnectionError>>,
+    /// The most recent error an event reported ([`error_of`]).
+    last_error: RwLock<Option<ConnectionError>>,
     /// The first connect's outcome: `Ok` once connected (or handed over to the retry loop).
     connect: watch::Sender<Option<Result<(), ConnectError>>>,
     /// The drain's outcome, once it has one.
@@ -46,6 +48,7 @@ impl View {
             connected: RwLock::new(None),
             pool: RwLock::new(Arc::new(pool)),
             closed_reason: RwLock::new(None),
+            last_error: RwLock::new(None),
             connect: watch::channel(None).0,
             drain: watch::channel(None).0,
             max_payload: AtomicUsize::new(usize::MAX),
@@ -121,6 +124,18 @@ impl View {
         slot.get_or_insert(reason);
     }
 
+    pub(crate) fn last_error(&self) -> Option<ConnectionError> {
+        read(&self.last_error)
+    }
+
+    /// Keeps the error `event` reports, if it reports one (every event leaves the state
+    /// machine through here, so `last_error` is current when a callback sees the event).
+    pub(crate) fn record_event(&self, event: &Event) {
+        if let Some(error) = error_of(event) {
+            write(&self.last_error, Some(error));
+        }
+    }
+
     /// The first connect's outcome; only the first one counts.
     pub(crate) fn set_connect_result(&self, result: Result<(), ConnectError>) {
         self.connect.send_if_modified(|slot| {
@@ -153,5 +168,106 @@ impl View {
 
     pub(crate) fn watch_drain(&self) -> watch::Receiver<Option<Result<(), DrainError>>> {
         self.drain.subscribe()
+    }
+}
+
+/// The error an event reports, for [`View::last_error`]: why a connection ended, why a reconnect
+/// attempt failed, a `-ERR` the connection survived (R51), why the client closed (R13, R35,
+/// R52, R93). A deliberate end (`close()`, `drain()`, `force_reconnect()`, leaving a lame-duck
+/// server, every handle dropped) is not an error: after a `close()` during reconnecting the last
+/// error stays the cause of the outage instead of becoming "no servers".
+fn error_of(event: &Event) -> Option<ConnectionError> {
+    let error = match event {
+        Event::Disconnected { error } => error.clone(),
+        Event::Closed { reason } => reason.clone(),
+        Event::ReconnectFailed { error, .. } => ConnectionError::Connect(error.clone()),
+        Event::ServerError { error } => ConnectionError::Server(error.clone()),
+        _ => return None,
+    };
+    match error {
+        ConnectionError::ClosedByUser
+        | ConnectionError::ForcedReconnect
+        | ConnectionError::LameDuck
+        | ConnectionError::Drained
+        | ConnectionError::HandlesDropped => None,
+        error => Some(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use nats_proto::ServerError;
+
+    use super::*;
+
+    fn last_after(events: &[Event]) -> Option<String> {
+        let view = View::new(Vec::new());
+        for e in events {
+            view.record_event(e);
+        }
+        view.last_error().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn r51_r93_last_error_keeps_the_latest_error_an_event_reports() {
+        let denied = ServerError::parse("Permissions Violation for Publish to \"x\"");
+        let seen = last_after(&[
+            Event::Connected,
+            Event::ServerError {
+                error: denied.clone(),
+            },
+            Event::Reconnected,
+            Event::SlowConsumer { sid: 1, dropped: 3 },
+        ]);
+        assert_eq!(seen, Some(ConnectionError::Server(denied).to_string()));
+        let seen = last_after(&[
+            Event::Disconnected {
+                error: ConnectionError::StaleConnection,
+            },
+            Event::ReconnectFailed {
+                server: "nats://127.0.0.1:1".into(),
+                error: ConnectError::TimedOut(Duration::from_secs(2)),
+                attempt: 1,
+            },
+        ]);
+        assert_eq!(
+            seen,
+            Some(
+                ConnectionError::Connect(ConnectError::TimedOut(Duration::from_secs(2)))
+                    .to_string()
+            )
+        );
+        assert_eq!(last_after(&[Event::Connected, Event::Reconnected]), None);
+    }
+
+    #[test]
+    fn r13_r35_a_close_with_a_cause_is_the_last_error_a_deliberate_one_is_not() {
+        let closed = |reason| Event::Closed { reason };
+        assert_eq!(
+            last_after(&[closed(ConnectionError::NoServers)]),
+            Some(ConnectionError::NoServers.to_string())
+        );
+        // close() while reconnecting: the outage's cause stays (not "no servers")
+        let seen = last_after(&[
+            Event::Disconnected {
+                error: ConnectionError::StaleConnection,
+            },
+            closed(ConnectionError::ClosedByUser),
+        ]);
+        assert_eq!(seen, Some(ConnectionError::StaleConnection.to_string()));
+        for deliberate in [
+            ConnectionError::ClosedByUser,
+            ConnectionError::ForcedReconnect,
+            ConnectionError::LameDuck,
+            ConnectionError::Drained,
+            ConnectionError::HandlesDropped,
+        ] {
+            let ended = Event::Disconnected {
+                error: deliberate.clone(),
+            };
+            assert_eq!(last_after(&[ended, closed(deliberate)]), None);
+        }
     }
 }

@@ -591,6 +591,28 @@ impl Client {
         self.shared().queue.buffered()
     }
 
+    /// The most recent error the connection reported, if any (R51, R93): why the last
+    /// connection ended, why the last reconnect attempt failed, a `-ERR` the connection survived
+    /// (a permissions violation arrives as [`ConnectionError::Server`]), or why the client closed.
+    ///
+    /// It is current when an [`Event`](crate::Event) carrying the error reaches a callback or an
+    /// [`events`](Client::events) stream, and a reconnect does not clear it. A deliberate end is
+    /// not an error: after a `close()` during reconnecting it still holds what caused the
+    /// outage; `drain()`, `force_reconnect()` and leaving a lame-duck server leave it as it was.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn demo(client: nats_client::Client) {
+    /// if let Some(error) = client.last_error() {
+    ///     eprintln!("last connection error: {error}");
+    /// }
+    /// # }
+    /// ```
+    pub fn last_error(&self) -> Option<ConnectionError> {
+        self.shared().view.last_error()
+    }
+
     /// Why the client closed, once it has (R93).
     ///
     /// # Examples

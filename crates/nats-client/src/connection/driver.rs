@@ -514,5 +514,7 @@ fn fail(shared: &Shared, reason: ConnectionError) {
         .set_connect_result(Err(ConnectError::Protocol(reason.to_string())));
     shared.view.set_drain_result(Err(DrainError::Closed));
     shared.view.set_status(Status::Closed);
-    shared.events.emit(Event::Closed { reason });
+    let closed = Event::Closed { reason };
+    shared.view.record_event(&closed);
+    shared.events.emit(closed);
 }

@@ -196,7 +196,9 @@ impl Connection {
     }
 
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front()?;
+        self.shared.view.record_event(&event);
+        Some(event)
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {

@@ -127,6 +127,11 @@ async fn r51_permission_violation_is_an_event_and_keeps_the_connection() {
         }
         other => panic!("{other:?}"),
     }
+    // R51: recorded as the last error, and the connection stays up
+    match client.last_error() {
+        Some(ConnectionError::Server(e)) => assert!(e.message().contains("forbidden"), "{e}"),
+        other => panic!("{other:?}"),
+    }
     let _denied = client.subscribe("secret.stuff").await.unwrap();
     wait_event(&mut events, |e| matches!(e, Event::ServerError { .. })).await;
     let mut sub = client.subscribe("ok.fine").await.unwrap();
@@ -146,6 +151,11 @@ async fn r52_unknown_fatal_err_closes_without_reconnecting() {
     assert!(
         matches!(&seen[..], [Event::Disconnected { error: ConnectionError::Server(e) }, Event::Closed { .. }] if e.message() == "Unknown Protocol Operation"),
         "{seen:?}"
+    );
+    assert!(
+        matches!(client.last_error(), Some(ConnectionError::Server(e)) if e.message() == "Unknown Protocol Operation"),
+        "{:?}",
+        client.last_error()
     );
     assert_eq!(client.status(), Status::Closed);
 }

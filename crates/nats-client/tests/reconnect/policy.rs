@@ -69,6 +69,11 @@ async fn r12_r13_max_reconnects_exhausted_closes_with_no_servers() {
         client.closed_reason().map(|r| r.to_string()),
         Some(ConnectionError::NoServers.to_string())
     );
+    // R13: the last error is "no servers" as well
+    assert!(matches!(
+        client.last_error(),
+        Some(ConnectionError::NoServers)
+    ));
     let stats = client.statistics();
     assert_eq!((stats.reconnects, stats.failed_reconnects), (0, 3));
     // R68/R114: everything fails after the close.
@@ -153,6 +158,12 @@ async fn r35_reconnect_disabled_closes_without_attempts() {
             error: ConnectionError::Io(_)
         }
     ));
+    // R35: the last error holds the real cause
+    assert!(
+        matches!(client.last_error(), Some(ConnectionError::Io(_))),
+        "{:?}",
+        client.last_error()
+    );
     assert_eq!(client.statistics().failed_reconnects, 0);
 }
 

@@ -70,6 +70,37 @@ pub fn new(client: Client) -> Context {
     ContextBuilder::new().build(client)
 }
 
+/// Creates a JetStream context for the JetStream `domain` (API prefix `$JS.<domain>.API`), with
+/// the other defaults of [`new`] (J1). Shorthand for `ContextBuilder::new().domain(domain)`.
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn demo(client: nats_client::Client) {
+/// let js = nats_jetstream::with_domain(client, "hub");
+/// assert_eq!(js.api_prefix(), "$JS.hub.API");
+/// # }
+/// ```
+pub fn with_domain(client: Client, domain: impl Into<String>) -> Context {
+    ContextBuilder::new().domain(domain).build(client)
+}
+
+/// Creates a JetStream context whose API requests go to `prefix` instead of `$JS.API` (an
+/// account import, J1), with the other defaults of [`new`]. Shorthand for
+/// `ContextBuilder::new().api_prefix(prefix)`.
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn demo(client: nats_client::Client) {
+/// let js = nats_jetstream::with_prefix(client, "$JS.orders.API");
+/// assert_eq!(js.api_prefix(), "$JS.orders.API");
+/// # }
+/// ```
+pub fn with_prefix(client: Client, prefix: impl Into<String>) -> Context {
+    ContextBuilder::new().api_prefix(prefix).build(client)
+}
+
 /// Settings of a [`Context`]: domain or API prefix, API timeout, and the publish settings
 /// (ack window, retry window).
 ///
@@ -231,6 +262,20 @@ impl ContextBuilder {
 }
 
 impl Context {
+    /// A context with the defaults; the same as [`nats_jetstream::new`](new) (J1).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn demo(client: nats_client::Client) {
+    /// let js = nats_jetstream::Context::new(client);
+    /// assert_eq!(js.api_prefix(), "$JS.API");
+    /// # }
+    /// ```
+    pub fn new(client: Client) -> Context {
+        new(client)
+    }
+
     /// The client this context uses.
     ///
     /// # Examples

@@ -77,19 +77,20 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod consumer;
-mod context;
+pub mod context;
 mod error;
 pub mod kv;
 pub mod message;
 pub mod object_store;
 mod paged;
-mod publish;
+pub mod publish;
 mod retry;
 pub mod stream;
 mod wire;
 
 pub use context::{
-    new, AccountInfo, Context, ContextBuilder, DEFAULT_API_PREFIX, DEFAULT_API_TIMEOUT,
+    new, with_domain, with_prefix, AccountInfo, Context, ContextBuilder, DEFAULT_API_PREFIX,
+    DEFAULT_API_TIMEOUT,
 };
 pub use error::{AckError, ApiError, ConsumeError, Error, ErrorCode, NameError, PublishError};
 pub use message::{AckKind, Message};

@@ -236,6 +236,97 @@ impl Message {
         result
     }
 
+    /// Not processed: the server redelivers it at once (`-NAK`, J17). Shorthand for
+    /// `ack_with(AckKind::Nak(None))`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](Message::ack).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(msg: nats_jetstream::Message) -> Result<(), nats_jetstream::AckError> {
+    /// msg.nak().await?; // try again, maybe on another worker
+    /// # Ok(()) }
+    /// ```
+    pub async fn nak(&self) -> Result<(), AckError> {
+        self.ack_with(AckKind::Nak(None)).await
+    }
+
+    /// Not processed: the server redelivers it once `delay` has passed (`-NAK {"delay":…}`,
+    /// J17). Shorthand for `ack_with(AckKind::Nak(Some(delay)))`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](Message::ack).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(msg: nats_jetstream::Message) -> Result<(), nats_jetstream::AckError> {
+    /// msg.nak_with_delay(std::time::Duration::from_secs(10)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn nak_with_delay(&self, delay: Duration) -> Result<(), AckError> {
+        self.ack_with(AckKind::Nak(Some(delay))).await
+    }
+
+    /// Still working on it: the server restarts the ack wait (`+WPI`, J17). May be sent any
+    /// number of times before the final ack. Shorthand for `ack_with(AckKind::Progress)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](Message::ack); [`AckError::AlreadyAcked`] after a final ack.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(msg: nats_jetstream::Message) -> Result<(), nats_jetstream::AckError> {
+    /// msg.in_progress().await?;
+    /// // ... more work ...
+    /// msg.ack().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn in_progress(&self) -> Result<(), AckError> {
+        self.ack_with(AckKind::Progress).await
+    }
+
+    /// Never redeliver it (`+TERM`, J17). Shorthand for `ack_with(AckKind::Term)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](Message::ack).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(msg: nats_jetstream::Message) -> Result<(), nats_jetstream::AckError> {
+    /// msg.term().await?; // a poison message
+    /// # Ok(()) }
+    /// ```
+    pub async fn term(&self) -> Result<(), AckError> {
+        self.ack_with(AckKind::Term).await
+    }
+
+    /// Never redeliver it, saying why (`+TERM <reason>`; servers before 2.10 get a bare
+    /// `+TERM`, J17). Shorthand for `ack_with(AckKind::TermWithReason(reason))`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](Message::ack).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(msg: nats_jetstream::Message) -> Result<(), nats_jetstream::AckError> {
+    /// msg.term_with_reason("unparseable order").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn term_with_reason(&self, reason: impl Into<String>) -> Result<(), AckError> {
+        self.ack_with(AckKind::TermWithReason(reason.into())).await
+    }
+
     fn server_at_least_2_10(&self) -> bool {
         crate::context::server_at_least(&self.client, 2, 10)
     }

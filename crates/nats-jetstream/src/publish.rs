@@ -6,7 +6,7 @@
 //! reply subject `<inbox>.<id>-<attempt>` under ONE wildcard subscription per context. A
 //! window permit (`max_ack_pending`) is taken before sending, so a full window makes `publish`
 //! wait. A driver task reads the replies, the connection events and the timers and asks the
-//! pure [`window`] state machine what to do; it completes the futures in publish order.
+//! pure `window` state machine what to do; it completes the futures in publish order.
 
 mod ack_wire;
 mod driver;

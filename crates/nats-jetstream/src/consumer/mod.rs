@@ -2,7 +2,7 @@
 //! [`Stream`] and on the [`Context`]; the pull consumer ([`pull`]) and the ordered consumer
 //! ([`ordered`]).
 
-mod config;
+pub mod config;
 mod engine;
 pub mod ordered;
 pub mod pull;

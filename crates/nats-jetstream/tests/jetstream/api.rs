@@ -112,3 +112,26 @@ async fn j1_domain_and_prefix_shape_the_api_subject() {
     assert_eq!(js.timeout(), std::time::Duration::from_secs(2));
     js.account_info().await.unwrap();
 }
+
+/// J1 shorthands: `with_domain`, `with_prefix` and `Context::new` build the same contexts as
+/// the builder.
+#[tokio::test]
+async fn j1_with_domain_with_prefix_and_context_new() {
+    let server = NatsServer::start_jetstream().await.unwrap();
+    let client = fast().connect(server.url()).await.unwrap();
+    let js = nats_jetstream::with_domain(client.clone(), "elsewhere");
+    assert_eq!(
+        (js.api_prefix(), js.domain()),
+        ("$JS.elsewhere.API", Some("elsewhere"))
+    );
+    assert!(matches!(
+        js.account_info().await.unwrap_err(),
+        Error::JetStreamNotEnabled
+    ));
+    let js = nats_jetstream::with_prefix(client.clone(), "$JS.API");
+    assert_eq!((js.api_prefix(), js.domain()), ("$JS.API", None));
+    js.account_info().await.unwrap();
+    let js = nats_jetstream::Context::new(client);
+    assert_eq!(js.api_prefix(), nats_jetstream::DEFAULT_API_PREFIX);
+    js.account_info().await.unwrap();
+}

@@ -93,3 +93,67 @@ async fn j17_ack_kinds_and_acking_twice() {
     assert_eq!(info.num_ack_pending, 0, "{info:#?}");
     assert_eq!(info.ack_floor.stream_sequence, 3);
 }
+
+/// J17 with the named methods: `in_progress` may repeat, `nak` redelivers at once,
+/// `nak_with_delay` after the delay, `term` / `term_with_reason` never again, and any second
+/// final ack is `AlreadyAcked`.
+#[tokio::test]
+async fn j17_named_ack_methods() {
+    let (_server, js) = js_server().await;
+    let s = memory_stream(&js, "NAMED").await;
+    let c = durable(&s, "named", Duration::from_secs(30)).await;
+    publish_n(&js, "named.a", "m", 4).await;
+    let mut messages = consume_for(&c, Duration::from_secs(2)).await;
+
+    let m0 = next_item(&mut messages).await.unwrap().unwrap();
+    m0.in_progress().await.unwrap();
+    m0.in_progress().await.unwrap();
+    m0.term().await.unwrap();
+    assert!(matches!(m0.nak().await, Err(AckError::AlreadyAcked)));
+    assert!(matches!(
+        m0.in_progress().await,
+        Err(AckError::AlreadyAcked)
+    ));
+
+    let m1 = next_item(&mut messages).await.unwrap().unwrap();
+    assert_eq!(m1.payload, "m-1");
+    let nak_at = Instant::now();
+    m1.nak_with_delay(Duration::from_millis(1000))
+        .await
+        .unwrap();
+    assert!(matches!(m1.term().await, Err(AckError::AlreadyAcked)));
+
+    let m2 = next_item(&mut messages).await.unwrap().unwrap();
+    assert_eq!(m2.payload, "m-2");
+    m2.term_with_reason("unprocessable").await.unwrap();
+    assert!(matches!(
+        m2.term_with_reason("again").await,
+        Err(AckError::AlreadyAcked)
+    ));
+
+    let m3 = next_item(&mut messages).await.unwrap().unwrap();
+    assert_eq!(m3.payload, "m-3");
+    m3.nak().await.unwrap();
+    // a plain nak comes back at once, before m-1's delay is over
+    let again = next_item(&mut messages).await.unwrap().unwrap();
+    assert_eq!(
+        (again.payload.as_ref(), again.info().unwrap().delivered),
+        (&b"m-3"[..], 2)
+    );
+    again.ack().await.unwrap();
+    let later = next_item(&mut messages).await.unwrap().unwrap();
+    assert_eq!(
+        (later.payload.as_ref(), later.info().unwrap().delivered),
+        (&b"m-1"[..], 2)
+    );
+    assert!(
+        nak_at.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        nak_at.elapsed()
+    );
+    later.double_ack().await.unwrap();
+
+    let info = c.info().await.unwrap();
+    assert_eq!(info.num_ack_pending, 0, "{info:#?}");
+    assert_eq!(info.ack_floor.stream_sequence, 4);
+}

@@ -565,7 +565,7 @@ async fn read_back(survivors: Vec<String>) -> Res<Readback> {
     };
     match js.get_stream(FAIL_STREAM).await {
         Ok(s) => {
-            for seq in info.state.first_seq.max(1)..=info.state.last_seq {
+            for seq in info.state.first_sequence.max(1)..=info.state.last_sequence {
                 match s.get_raw_message(seq).await {
                     Ok(msg) => {
                         rb.read += 1;

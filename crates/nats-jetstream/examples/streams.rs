@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let state = orders.info().await?.state;
     println!(
         "{} messages, {} bytes, seq {}..={}",
-        state.messages, state.bytes, state.first_seq, state.last_seq
+        state.messages, state.bytes, state.first_sequence, state.last_sequence
     );
 
     let first = orders.get_raw_message(1).await?;

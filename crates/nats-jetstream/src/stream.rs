@@ -129,7 +129,7 @@ impl Context {
     /// ```no_run
     /// # async fn demo(js: nats_jetstream::Context) -> Result<(), nats_jetstream::Error> {
     /// let mut config = js.get_stream("ORDERS").await?.cached_info().config.clone();
-    /// config.max_msgs = 1_000;
+    /// config.max_messages = 1_000;
     /// let info = js.update_stream(config).await?;
     /// # Ok(()) }
     /// ```

@@ -26,11 +26,13 @@ use crate::wire::{nanos, opt_time, vec_nanos};
 ///     ack_policy: AckPolicy::Explicit,
 ///     ack_wait: Duration::from_secs(10),
 ///     filter_subject: "orders.>".into(),
+///     memory_storage: true,
 ///     ..Default::default()
 /// };
 /// let json = serde_json::to_value(&config).unwrap();
 /// assert_eq!(json["deliver_policy"], "by_start_sequence");
 /// assert_eq!(json["ack_wait"], 10_000_000_000u64);
+/// assert_eq!(json["mem_storage"], true); // the server's JSON names
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -98,8 +100,8 @@ pub struct Config {
     #[serde(skip_serializing_if = "is_zero_usize")]
     pub num_replicas: usize,
     /// Keep the consumer's state in memory.
-    #[serde(skip_serializing_if = "is_false")]
-    pub mem_storage: bool,
+    #[serde(rename = "mem_storage", skip_serializing_if = "is_false")]
+    pub memory_storage: bool,
     /// Free-form metadata (2.10+ servers keep it).
     #[serde(skip_serializing_if = "HashMap::is_empty")]
     pub metadata: HashMap<String, String>,
@@ -145,7 +147,7 @@ impl Default for Config {
             max_bytes: 0,
             inactive_threshold: Duration::ZERO,
             num_replicas: 0,
-            mem_storage: false,
+            memory_storage: false,
             metadata: HashMap::new(),
             extra: serde_json::Map::new(),
         }

@@ -213,7 +213,7 @@ fn consumer_config(c: &OrderedConfig, prefix: &str, serial: u64, stream_seq: u64
         headers_only: c.headers_only,
         inactive_threshold: INACTIVE_THRESHOLD,
         num_replicas: 1,
-        mem_storage: true,
+        memory_storage: true,
         ..Default::default()
     }
 }
@@ -383,7 +383,7 @@ mod tests {
         assert_eq!(first.name.as_deref(), Some("p_1"));
         assert_eq!(first.deliver_policy, DeliverPolicy::New);
         assert_eq!(first.ack_policy, AckPolicy::None);
-        assert!(first.mem_storage);
+        assert!(first.memory_storage);
         assert_eq!(first.num_replicas, 1);
         let later = cfg(41, 3);
         assert_eq!(later.name.as_deref(), Some("p_3"));

@@ -138,7 +138,7 @@ impl Config {
             name: stream_name(&self.bucket),
             description: self.description.clone(),
             subjects: vec![format!("$KV.{}.>", self.bucket)],
-            max_msgs: -1,
+            max_messages: -1,
             max_bytes: self.max_bytes,
             max_age: self.max_age,
             max_messages_per_subject: self.history,

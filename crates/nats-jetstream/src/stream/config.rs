@@ -53,7 +53,8 @@ pub struct Config {
     /// Most consumers, `-1` unlimited.
     pub max_consumers: i64,
     /// Most messages, `-1` unlimited.
-    pub max_msgs: i64,
+    #[serde(rename = "max_msgs")]
+    pub max_messages: i64,
     /// Most bytes, `-1` unlimited.
     pub max_bytes: i64,
     /// Oldest message age, zero unlimited.
@@ -88,7 +89,7 @@ pub struct Config {
     pub deny_delete: bool,
     /// Refuse purges.
     pub deny_purge: bool,
-    /// With `discard: new`, apply `max_msgs_per_subject` per subject.
+    /// With `discard: new`, apply `max_messages_per_subject` per subject.
     #[serde(skip_serializing_if = "is_false")]
     pub discard_new_per_subject: bool,
     /// Sealed: no more writes, deletes or purges.
@@ -126,7 +127,7 @@ impl Default for Config {
             subjects: Vec::new(),
             retention: RetentionPolicy::Limits,
             max_consumers: -1,
-            max_msgs: -1,
+            max_messages: -1,
             max_bytes: -1,
             max_age: Duration::ZERO,
             max_messages_per_subject: -1,
@@ -312,7 +313,7 @@ pub struct Republish {
 /// ```no_run
 /// # async fn demo(stream: nats_jetstream::stream::Stream) -> Result<(), nats_jetstream::Error> {
 /// let info = stream.info().await?;
-/// println!("{} messages, seq {}..={}", info.state.messages, info.state.first_seq, info.state.last_seq);
+/// println!("{} messages, seq {}..={}", info.state.messages, info.state.first_sequence, info.state.last_sequence);
 /// if let Some(cluster) = &info.cluster {
 ///     println!("leader {:?}, {} replicas", cluster.leader, cluster.replicas.len());
 /// }
@@ -343,7 +344,7 @@ pub struct Info {
 /// ```
 /// let s: nats_jetstream::stream::State = serde_json::from_str(
 ///     r#"{"messages":2,"bytes":90,"first_seq":1,"last_seq":2,"consumer_count":1}"#).unwrap();
-/// assert_eq!(s.last_seq, 2);
+/// assert_eq!((s.first_sequence, s.last_sequence), (1, 2));
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -354,12 +355,14 @@ pub struct State {
     /// Bytes stored.
     pub bytes: u64,
     /// Sequence of the first message.
-    pub first_seq: u64,
+    #[serde(rename = "first_seq")]
+    pub first_sequence: u64,
     /// Time of the first message (RFC 3339).
     #[serde(rename = "first_ts")]
     pub first_timestamp: String,
     /// Sequence of the last message.
-    pub last_seq: u64,
+    #[serde(rename = "last_seq")]
+    pub last_sequence: u64,
     /// Time of the last message (RFC 3339).
     #[serde(rename = "last_ts")]
     pub last_timestamp: String,

@@ -42,7 +42,7 @@ async fn j18_j19_in_order_across_resets_without_leaking_consumers() {
     assert_eq!(names.len(), 1, "{names:?}");
     let first = names[0].clone();
     let info = s.consumer_info(&first).await.unwrap();
-    assert!(info.config.mem_storage);
+    assert!(info.config.memory_storage);
     assert_eq!(
         info.config.ack_policy,
         nats_jetstream::consumer::AckPolicy::None

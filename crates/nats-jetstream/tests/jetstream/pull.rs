@@ -43,7 +43,7 @@ async fn j11_create_get_update_delete_list_and_config_fields() {
         max_expires: Duration::from_secs(60),
         max_bytes: 1 << 20,
         num_replicas: 1,
-        mem_storage: true,
+        memory_storage: true,
         ..Default::default()
     };
     let c = s.create_consumer(config).await.unwrap();
@@ -64,7 +64,7 @@ async fn j11_create_get_update_delete_list_and_config_fields() {
     );
     assert_eq!((held.max_batch, held.max_bytes), (50, 1 << 20));
     assert_eq!(held.max_expires, Duration::from_secs(60));
-    assert!(held.headers_only && held.mem_storage);
+    assert!(held.headers_only && held.memory_storage);
     assert_eq!(held.sample_frequency.as_deref(), Some("50%"));
 
     let got = s.get_consumer("billing").await.unwrap();

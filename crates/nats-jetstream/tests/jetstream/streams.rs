@@ -17,7 +17,7 @@ async fn j4_j5_create_get_update_delete_and_info() {
         description: Some("orders".into()),
         subjects: vec!["orders.>".into()],
         retention: RetentionPolicy::Limits,
-        max_msgs: 1000,
+        max_messages: 1000,
         max_bytes: 1 << 20,
         max_age: Duration::from_secs(3600),
         max_messages_per_subject: 100,
@@ -44,16 +44,19 @@ async fn j4_j5_create_get_update_delete_and_info() {
     publish_n(&js, "orders.new", "o", 3).await;
     let info = s.info().await.unwrap();
     assert_eq!(info.state.messages, 3);
-    assert_eq!((info.state.first_seq, info.state.last_seq), (1, 3));
+    assert_eq!(
+        (info.state.first_sequence, info.state.last_sequence),
+        (1, 3)
+    );
     assert!(info.state.bytes > 0);
     assert_eq!(info.state.consumer_count, 0);
     assert!(info.cluster.is_none(), "a standalone server has no cluster");
 
     let mut updated = info.config.clone();
-    updated.max_msgs = 2;
+    updated.max_messages = 2;
     updated.description = Some("fewer".into());
     let info = js.update_stream(updated).await.unwrap();
-    assert_eq!(info.config.max_msgs, 2);
+    assert_eq!(info.config.max_messages, 2);
     assert_eq!(info.state.messages, 2, "the new limit applies at once");
 
     // Storage cannot change: the server says why.
@@ -101,7 +104,7 @@ async fn j4_purge_all_by_filter_keep_and_sequence() {
     assert_eq!(purged, 2);
     let left = s.info().await.unwrap().state;
     assert_eq!(left.messages, 5);
-    assert_eq!(left.first_seq, 6);
+    assert_eq!(left.first_sequence, 6);
     assert_eq!(s.purge().await.unwrap(), 5);
     assert_eq!(s.info().await.unwrap().state.messages, 0);
 }

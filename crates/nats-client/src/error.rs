@@ -184,6 +184,10 @@ pub enum ConnectionError {
     /// Pings went unanswered (R37), or the server said 'Stale Connection' (R40).
     #[error("stale connection")]
     StaleConnection,
+    /// Bytes were waiting and the socket took none of them for this long
+    /// ([`flusher_timeout`](crate::ConnectOptions::flusher_timeout), R42).
+    #[error("write timed out: the socket took nothing for {0:?}")]
+    WriteTimeout(Duration),
     /// The server sent a `-ERR` that ends the connection (R50, R52).
     #[error("{0}")]
     Server(#[source] ServerError),

@@ -81,6 +81,16 @@ pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 /// let opts = ConnectOptions::new().ping_interval(DEFAULT_PING_INTERVAL / 4);
 /// ```
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(120);
+/// Default write deadline: a connection whose socket takes no byte for this long is given up
+/// (R42).
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_FLUSHER_TIMEOUT};
+/// let opts = ConnectOptions::new().flusher_timeout(DEFAULT_FLUSHER_TIMEOUT / 2);
+/// ```
+pub const DEFAULT_FLUSHER_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default unanswered pings before the connection is stale (R37).
 ///
 /// # Examples
@@ -190,6 +200,7 @@ pub struct ConnectOptions {
     pub(crate) connection_timeout: Duration,
     pub(crate) ping_interval: Duration,
     pub(crate) max_pings_out: u32,
+    pub(crate) flusher_timeout: Duration,
     pub(crate) no_randomize: bool,
     pub(crate) ignore_discovered_servers: bool,
     pub(crate) ignore_auth_error_abort: bool,
@@ -228,6 +239,7 @@ impl Default for ConnectOptions {
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
             ping_interval: DEFAULT_PING_INTERVAL,
             max_pings_out: DEFAULT_MAX_PINGS_OUT,
+            flusher_timeout: DEFAULT_FLUSHER_TIMEOUT,
             no_randomize: false,
             ignore_discovered_servers: false,
             ignore_auth_error_abort: false,
@@ -496,6 +508,28 @@ impl ConnectOptions {
     /// ```
     pub fn max_pings_out(mut self, max: u32) -> Self {
         self.max_pings_out = max;
+        self
+    }
+
+    /// The write deadline (default 1 min, R41, R42): when bytes are waiting and the socket
+    /// takes none of them for this long (a peer that stopped reading, a link that went dark
+    /// while sending), the connection is given up with [`ConnectionError::WriteTimeout`] and the
+    /// client reconnects (or closes, with reconnecting disabled), like any lost connection. What
+    /// the socket had not taken goes to the reconnect buffer, cut at a frame boundary; nothing
+    /// is dropped. A slow link that keeps taking bytes is never cut, however long a large write
+    /// takes, and an idle connection has no deadline. Zero (or `Duration::MAX`) disables it; the
+    /// ping timer then is the only detector of a stuck link.
+    ///
+    /// [`ConnectionError::WriteTimeout`]: crate::ConnectionError::WriteTimeout
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let opts = nats_client::ConnectOptions::new().flusher_timeout(Duration::from_secs(5));
+    /// ```
+    pub fn flusher_timeout(mut self, timeout: Duration) -> Self {
+        self.flusher_timeout = timeout;
         self
     }
 
@@ -926,6 +960,7 @@ impl fmt::Debug for ConnectOptions {
             .field("connection_timeout", &self.connection_timeout)
             .field("ping_interval", &self.ping_interval)
             .field("max_pings_out", &self.max_pings_out)
+            .field("flusher_timeout", &self.flusher_timeout)
             .field("no_randomize", &self.no_randomize)
             .field("ignore_discovered_servers", &self.ignore_discovered_servers)
             .field("ignore_auth_error_abort", &self.ignore_auth_error_abort)
@@ -1045,6 +1080,7 @@ mod tests {
         assert_eq!(o.reconnect_buffer_size, Some(8 * 1024 * 1024));
         assert_eq!(o.ping_interval, Duration::from_secs(120));
         assert_eq!(o.max_pings_out, 2);
+        assert_eq!(o.flusher_timeout, Duration::from_secs(60));
         assert_eq!(o.connection_timeout, Duration::from_secs(2));
         assert_eq!(
             (o.reconnect_jitter, o.reconnect_jitter_tls),

@@ -133,6 +133,11 @@ pub(crate) struct ConnFlags {
     #[arg(long, value_name = "N", global = true)]
     pub(crate) max_pings_out: Option<u32>,
 
+    /// How long waiting bytes may go without the socket taking any before the connection is
+    /// given up; 0 disables it [default: 1m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub(crate) flusher_timeout: Option<Duration>,
+
     /// Deadline for dialing plus handshake of one server [default: 2s]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
     pub(crate) connection_timeout: Option<Duration>,
@@ -270,6 +275,9 @@ impl ConnFlags {
         }
         if let Some(m) = self.max_pings_out {
             o = o.max_pings_out(m);
+        }
+        if let Some(t) = self.flusher_timeout {
+            o = o.flusher_timeout(t);
         }
         if let Some(t) = self.connection_timeout {
             if t.is_zero() {

@@ -302,6 +302,9 @@ impl Driver {
     fn poll_write(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         match self.write(cx, now) {
             Ok(busy) => {
+                if self.live {
+                    self.machine.handle_write(busy.blocked, busy.progress, now);
+                }
                 if busy.closed {
                     self.machine.handle_transport_closed(now);
                 }
@@ -332,7 +335,10 @@ impl Driver {
                     out.progress = true;
                 }
                 Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => return Ok(out),
+                Poll::Pending => {
+                    out.blocked = true;
+                    return Ok(out);
+                }
             }
         }
         self.transmit.clear();
@@ -386,7 +392,10 @@ impl Driver {
                         out.progress = true;
                     }
                     Poll::Ready(Err(e)) => return Err(e),
-                    Poll::Pending => return Ok(out),
+                    Poll::Pending => {
+                        out.blocked = true;
+                        return Ok(out);
+                    }
                 }
             }
         }
@@ -394,7 +403,10 @@ impl Driver {
             match transport.poll_flush(cx) {
                 Poll::Ready(Ok(())) => self.needs_flush = false,
                 Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => return Ok(out),
+                Poll::Pending => {
+                    out.blocked = true;
+                    return Ok(out);
+                }
             }
         }
         if self.shutting_down {
@@ -403,7 +415,10 @@ impl Driver {
                     self.shutting_down = false;
                     out.closed = true;
                 }
-                Poll::Pending => return Ok(out),
+                Poll::Pending => {
+                    out.blocked = true;
+                    return Ok(out);
+                }
             }
         }
         Ok(out)
@@ -436,6 +451,8 @@ impl Driver {
 #[derive(Debug, Default)]
 struct Written {
     progress: bool,
+    /// Bytes wait that the transport did not take (it will wake the driver when it can).
+    blocked: bool,
     /// A graceful shutdown completed.
     closed: bool,
 }

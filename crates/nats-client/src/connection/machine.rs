@@ -383,6 +383,25 @@ impl Connection {
         }
     }
 
+    /// What the last write attempt on the live connection did (R42): `blocked` when bytes wait
+    /// that the socket did not take, `progressed` when it took some. The write deadline runs
+    /// from the last progress while blocked and stops once nothing waits.
+    pub(crate) fn handle_write(&mut self, blocked: bool, progressed: bool, now: Instant) {
+        if !blocked {
+            self.timers.stop(Timer::Write);
+        } else if (progressed || !self.timers.is_set(Timer::Write))
+            && matches!(self.state, State::Connected { .. })
+        {
+            let timeout = self.opts.flusher_timeout;
+            let at = if timeout.is_zero() {
+                None
+            } else {
+                deadline(now, timeout)
+            };
+            self.timers.set(Timer::Write, at);
+        }
+    }
+
     /// Deadlines that have passed.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         while let Some(timer) = self.timers.expired(now) {
@@ -400,6 +419,12 @@ impl Connection {
                     }
                 }
                 Timer::Ping => self.ping_tick(now),
+                Timer::Write => {
+                    if matches!(self.state, State::Connected { .. }) {
+                        let timeout = self.opts.flusher_timeout;
+                        self.lose(ConnectionError::WriteTimeout(timeout), false, now);
+                    }
+                }
                 Timer::LameDuck => {
                     if matches!(self.state, State::Connected { .. }) {
                         self.lose(ConnectionError::LameDuck, true, now);
@@ -902,6 +927,7 @@ impl Connection {
             Timer::LameDuck,
             Timer::CloseFlush,
             Timer::Confirm,
+            Timer::Write,
         ] {
             self.timers.stop(timer);
         }

@@ -540,6 +540,60 @@ fn stale_connection_after_max_pings_out() {
     assert_eq!(sim.dials.last().unwrap(), "nats://b:1");
 }
 
+/// R41, R42: the write deadline runs only while bytes wait, restarts on any progress, and its
+/// expiry loses the connection like a stale one (reconnect to the next server).
+#[test]
+fn write_deadline_runs_from_the_last_progress_while_blocked() {
+    let opts = options()
+        .ping_interval(Duration::ZERO)
+        .flusher_timeout(Duration::from_secs(1));
+    let mut sim = Sim::new(opts, &["nats://a:1", "nats://b:1"]);
+    sim.connect("");
+    sim.take_events();
+    assert_eq!(sim.machine.poll_timeout(), None, "idle: no deadline");
+    sim.machine.handle_write(true, false, sim.now);
+    assert_eq!(
+        sim.machine.poll_timeout(),
+        Some(sim.now + Duration::from_secs(1))
+    );
+    sim.advance(Duration::from_millis(600));
+    // the socket took a little and is full again: the deadline restarts
+    sim.machine.handle_write(true, true, sim.now);
+    sim.advance(Duration::from_millis(600));
+    // still blocked, no progress: the deadline stays where it was
+    sim.machine.handle_write(true, false, sim.now);
+    assert_eq!(
+        sim.machine.poll_timeout(),
+        Some(sim.now + Duration::from_millis(400))
+    );
+    assert!(sim.take_events().is_empty(), "progress kept it up");
+    // everything written: no deadline
+    sim.machine.handle_write(false, true, sim.now);
+    assert_eq!(sim.machine.poll_timeout(), None);
+    sim.machine.handle_write(true, false, sim.now);
+    let waited = sim.until_next_timer();
+    assert_eq!(waited, Duration::from_secs(1));
+    let events = sim.take_events();
+    assert!(
+        matches!(
+            &events[..],
+            [Event::Disconnected {
+                error: ConnectionError::WriteTimeout(d)
+            }] if *d == Duration::from_secs(1)
+        ),
+        "{events:?}"
+    );
+    assert_eq!(sim.dials.last().unwrap(), "nats://b:1");
+    // zero disables the deadline
+    let opts = options()
+        .ping_interval(Duration::ZERO)
+        .flusher_timeout(Duration::ZERO);
+    let mut sim = Sim::new(opts, &["nats://a:1"]);
+    sim.connect("");
+    sim.machine.handle_write(true, false, sim.now);
+    assert_eq!(sim.machine.poll_timeout(), None);
+}
+
 /// R44: the same auth error twice from one server ends reconnecting.
 #[test]
 fn auth_error_twice_closes() {

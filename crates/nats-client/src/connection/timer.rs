@@ -21,9 +21,11 @@ pub(crate) enum Timer {
     CloseFlush,
     /// `at_least_once`: the oldest unconfirmed publish is due a confirmation PING.
     Confirm,
+    /// Bytes wait and the socket has taken none since the deadline was set (R42).
+    Write,
 }
 
-const TIMERS: [Timer; 7] = [
+const TIMERS: [Timer; 8] = [
     Timer::Reconnect,
     Timer::Handshake,
     Timer::Ping,
@@ -31,6 +33,7 @@ const TIMERS: [Timer; 7] = [
     Timer::Drain,
     Timer::CloseFlush,
     Timer::Confirm,
+    Timer::Write,
 ];
 
 impl Timer {

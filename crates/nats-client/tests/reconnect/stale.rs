@@ -61,3 +61,67 @@ async fn r37_black_hole_is_detected_by_pings_then_pass_reconnects() {
     assert_eq!(next_msg(&mut sub).await.payload, Bytes::from_static(b"x"));
     assert_well_formed(&rec.events());
 }
+
+/// R41, R42: a link that stops taking bytes while a burst is being written (the peer stopped
+/// reading) is given up by the write deadline, not by the ping timer (1 h here): Disconnected
+/// {WriteTimeout}, then a reconnect once the link passes again, and messaging works.
+#[tokio::test]
+async fn r42_a_write_that_makes_no_progress_is_given_up_by_the_write_deadline() {
+    let server = NatsServer::start().await.unwrap();
+    let proxy = FaultProxy::start(server.addr()).await.unwrap();
+    let rec = Recorder::new();
+    let client = rec
+        .install(
+            fast()
+                .ping_interval(Duration::from_secs(3600))
+                .flusher_timeout(Duration::from_millis(300))
+                .connection_timeout(Duration::from_millis(300)),
+        )
+        .connect(proxy.url())
+        .await
+        .unwrap();
+    let mut sub = client.subscribe("w.check").await.unwrap();
+    client.flush().await.unwrap();
+    proxy.set_fault(Fault::BlackHole);
+    // Far more than the socket buffers on both sides of the proxy hold: the writes stall.
+    let publisher = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let payload = Bytes::from(vec![b'w'; 64 * 1024]);
+            for _ in 0..1000 {
+                if client.publish("w.burst", payload.clone()).await.is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    rec.wait_count("Disconnected", 1, is_disconnected).await;
+    let events = rec.events();
+    let ev = events.iter().find(|e| is_disconnected(e)).unwrap();
+    assert!(
+        matches!(
+            ev,
+            Event::Disconnected {
+                error: ConnectionError::WriteTimeout(d)
+            } if *d == Duration::from_millis(300)
+        ),
+        "{ev:?}"
+    );
+    assert!(matches!(
+        client.last_error(),
+        Some(ConnectionError::WriteTimeout(_))
+    ));
+    proxy.set_fault(Fault::Pass);
+    rec.wait_count("Reconnected", 1, is_reconnected).await;
+    publisher.await.unwrap();
+    client.flush().await.unwrap();
+    client
+        .publish("w.check", Bytes::from_static(b"after"))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_msg(&mut sub).await.payload,
+        Bytes::from_static(b"after")
+    );
+    assert_well_formed(&rec.events());
+}

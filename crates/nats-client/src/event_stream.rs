@@ -16,6 +16,7 @@ use std::task::{Context, Poll, Waker};
 use futures_core::Stream;
 
 use crate::callback::{guarded, CallbackKind};
+use crate::error::ConnectionError;
 use crate::events::Event;
 
 /// A user callback for events.
@@ -144,7 +145,12 @@ impl EventHub {
 
     /// Starts the task that runs the event callbacks, in order, each guarded: a panicking
     /// callback is reported with [`Event::CallbackPanicked`] and the dispatcher goes on.
-    pub(crate) fn start_callbacks(self: &Arc<Self>, callbacks: Vec<EventCallback>) {
+    /// `quiet_on_close`: the events of a user's `close()` are not given to them.
+    pub(crate) fn start_callbacks(
+        self: &Arc<Self>,
+        callbacks: Vec<EventCallback>,
+        quiet_on_close: bool,
+    ) {
         if callbacks.is_empty() {
             return;
         }
@@ -152,6 +158,9 @@ impl EventHub {
         let hub = Arc::clone(self);
         tokio::spawn(async move {
             while let Some(event) = stream.recv().await {
+                if quiet_on_close && is_user_close(&event) {
+                    continue;
+                }
                 for cb in &callbacks {
                     if let Err(panic) = guarded(CallbackKind::Event, || cb(&event)) {
                         // A panic while delivering a panic report is only logged (no loop).
@@ -166,6 +175,18 @@ impl EventHub {
             }
         });
     }
+}
+
+/// The `Disconnected` or `Closed` of a `close()` call.
+fn is_user_close(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Disconnected {
+            error: ConnectionError::ClosedByUser
+        } | Event::Closed {
+            reason: ConnectionError::ClosedByUser
+        }
+    )
 }
 
 /// Every connection event from the moment it was created, in order (`Client::events`).

@@ -214,6 +214,7 @@ pub struct ConnectOptions {
     pub(crate) inbox_prefix: String,
     pub(crate) max_control_line: usize,
     pub(crate) callbacks: Vec<EventCallback>,
+    pub(crate) no_callbacks_after_client_close: bool,
     /// `at_least_once` and its settings (setters in `at_least_once.rs`).
     pub(crate) at_least_once: AtLeastOnce,
 }
@@ -253,6 +254,7 @@ impl Default for ConnectOptions {
             inbox_prefix: "_INBOX".to_string(),
             max_control_line: DEFAULT_MAX_CONTROL_LINE,
             callbacks: Vec::new(),
+            no_callbacks_after_client_close: false,
             at_least_once: AtLeastOnce::default(),
         }
     }
@@ -881,6 +883,24 @@ impl ConnectOptions {
         self
     }
 
+    /// With `true`, a [`close()`](crate::Client::close) of yours fires no event callback: the
+    /// `Disconnected` and `Closed` it causes reach [`events`](crate::Client::events) streams
+    /// only (default false: callbacks see them too). Events from before the close are still
+    /// delivered to the callbacks, and a close for any other reason (no servers left, a fatal
+    /// server error, a completed drain) reaches them as usual.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new()
+    ///     .event_callback(|event| eprintln!("{event}"))
+    ///     .no_callbacks_after_client_close(true);
+    /// ```
+    pub fn no_callbacks_after_client_close(mut self, quiet: bool) -> Self {
+        self.no_callbacks_after_client_close = quiet;
+        self
+    }
+
     /// The longest control line the server accepts: its `max_control_line` setting (default
     /// 4096 bytes, the server's default). A publish or subscription whose control line (`PUB`
     /// with subject, reply and size; `SUB` with subject and queue group) would be longer is
@@ -957,6 +977,10 @@ impl fmt::Debug for ConnectOptions {
             .field("reconnect_jitter_tls", &self.reconnect_jitter_tls)
             .field("reconnect_buffer_size", &self.reconnect_buffer_size)
             .field("retry_on_failed_connect", &self.retry_on_failed_connect)
+            .field(
+                "no_callbacks_after_client_close",
+                &self.no_callbacks_after_client_close,
+            )
             .field("connection_timeout", &self.connection_timeout)
             .field("ping_interval", &self.ping_interval)
             .field("max_pings_out", &self.max_pings_out)

@@ -126,7 +126,9 @@ impl Client {
             pool.entries().to_vec(),
             Rng::new(),
         ));
-        shared.events.start_callbacks(callbacks);
+        shared
+            .events
+            .start_callbacks(callbacks, shared.options.no_callbacks_after_client_close);
         let machine = Connection::new(Arc::clone(&shared), pool, rng);
         let client = Client {
             inner: ClientGuard::new(Arc::clone(&shared)),

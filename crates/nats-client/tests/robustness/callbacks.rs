@@ -213,3 +213,66 @@ async fn dropping_a_handler_subscription_unsubscribes() {
         .await
         .is_err());
 }
+
+/// Set when dropped: the callback it was moved into is gone (its dispatcher has ended).
+struct DropSignal(Arc<tokio::sync::Notify>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        self.0.notify_one();
+    }
+}
+
+/// R87 with `no_callbacks_after_client_close`: the callbacks see everything before a user's
+/// `close()` and nothing it causes; `events()` still gets its Disconnected and Closed. Without
+/// the option (the second client) the callbacks see them too.
+#[tokio::test]
+async fn no_callbacks_after_client_close() {
+    let server = NatsServer::start().await.unwrap();
+    for quiet in [true, false] {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let gone = Arc::new(tokio::sync::Notify::new());
+        let callback = {
+            let seen = Arc::clone(&seen);
+            let signal = DropSignal(Arc::clone(&gone));
+            move |e: &Event| {
+                let _keep = &signal;
+                let name = format!("{e:?}");
+                let name = name
+                    .split([' ', '{', '('])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                seen.lock().unwrap().push(name);
+            }
+        };
+        let client = fast()
+            .event_callback(callback)
+            .no_callbacks_after_client_close(quiet)
+            .connect(server.url())
+            .await
+            .unwrap();
+        let mut events = client.events();
+        // a positive sign that the callbacks are being served: they see this reconnect
+        client.force_reconnect().await.unwrap();
+        wait_event(&mut events, |e| matches!(e, Event::Reconnected)).await;
+        client.close().await;
+        wait_event(&mut events, |e| matches!(e, Event::Closed { .. })).await;
+        drop(client);
+        // the dispatcher ends after Closed and drops the callback
+        within("the callback dropped", gone.notified()).await;
+        let seen = seen.lock().unwrap().clone();
+        let expected: &[&str] = if quiet {
+            &["Connected", "Disconnected", "Reconnected"]
+        } else {
+            &[
+                "Connected",
+                "Disconnected",
+                "Reconnected",
+                "Disconnected",
+                "Closed",
+            ]
+        };
+        assert_eq!(seen, expected, "quiet {quiet}");
+    }
+}

@@ -124,8 +124,8 @@ pub mod service;
 
 pub use bytes::Bytes;
 pub use nats_proto::{
-    AsSubject, HeaderError, HeaderMap, ServerError, ServerErrorKind, ServerInfo, StatusCode,
-    Subject, SubjectError,
+    AsSubject, HeaderError, HeaderMap, QueueGroup, ServerError, ServerErrorKind, ServerInfo,
+    StatusCode, Subject, SubjectError, SubjectFilter,
 };
 /// The rustls version used for TLS, for [`ConnectOptions::tls_client_config`].
 pub use rustls;

@@ -58,6 +58,6 @@ pub use parser::{
 };
 pub use server_error::{ServerError, ServerErrorKind};
 pub use subject::{
-    validate_publish_subject, validate_queue_group, validate_subscribe_subject, AsSubject, Subject,
-    SubjectError, SubjectFilter, MAX_SUBJECT_LEN,
+    validate_publish_subject, validate_queue_group, validate_subscribe_subject, AsSubject,
+    QueueGroup, Subject, SubjectError, SubjectFilter, MAX_SUBJECT_LEN,
 };

@@ -588,9 +588,112 @@ impl std::fmt::Display for SubjectFilter {
     }
 }
 
+/// A validated queue group name: non-empty, no whitespace (what the server accepts in `SUB`).
+/// Queue-subscribe methods take any `AsRef<str>`, so a `QueueGroup` or a plain `&str` (checked
+/// on use) both work.
+///
+/// # Examples
+///
+/// ```
+/// use nats_proto::{QueueGroup, SubjectError};
+/// let workers: QueueGroup = "workers".parse()?;
+/// assert_eq!(workers.as_str(), "workers");
+/// assert_eq!(QueueGroup::try_from("two words"), Err(SubjectError::InvalidQueueGroup));
+/// # Ok::<(), SubjectError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueueGroup(String);
+
+impl QueueGroup {
+    /// Builds the queue group from a literal.
+    ///
+    /// # Panics
+    ///
+    /// If the literal is not valid; use `TryFrom` for anything not written in the source.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(nats_proto::QueueGroup::from_static("billing").as_str(), "billing");
+    /// ```
+    pub fn from_static(s: &'static str) -> Self {
+        match Self::try_from(s) {
+            Ok(v) => v,
+            Err(e) => panic!("invalid queue group literal {s:?}: {e}"),
+        }
+    }
+
+    /// The queue group's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(nats_proto::QueueGroup::from_static("q").as_str(), "q");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<&str> for QueueGroup {
+    type Error = SubjectError;
+    fn try_from(s: &str) -> Result<Self, SubjectError> {
+        validate_queue_group(s)?;
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl TryFrom<String> for QueueGroup {
+    type Error = SubjectError;
+    fn try_from(s: String) -> Result<Self, SubjectError> {
+        validate_queue_group(&s)?;
+        Ok(Self(s))
+    }
+}
+
+impl std::str::FromStr for QueueGroup {
+    type Err = SubjectError;
+    fn from_str(s: &str) -> Result<Self, SubjectError> {
+        Self::try_from(s)
+    }
+}
+
+impl AsRef<str> for QueueGroup {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for QueueGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queue_groups_are_checked_like_validate_queue_group() {
+        for name in ["q", "workers", "billing.v2", "a*b", "ü"] {
+            assert_eq!(
+                QueueGroup::try_from(name).map(|q| q.to_string()),
+                Ok(name.to_owned())
+            );
+        }
+        for name in ["", "two words", "tab\there", "line\r\n"] {
+            assert_eq!(
+                QueueGroup::try_from(name.to_owned()),
+                Err(SubjectError::InvalidQueueGroup),
+                "{name:?}"
+            );
+            assert_eq!(
+                validate_queue_group(name),
+                Err(SubjectError::InvalidQueueGroup)
+            );
+        }
+    }
 
     #[test]
     fn publish_table() {

@@ -96,7 +96,13 @@ async fn queue_group_delivers_each_message_once() {
     let server = NatsServer::start().await.unwrap();
     let client = nats_client::connect(server.url()).await.unwrap();
     let mut a = client.queue_subscribe("work", "workers").await.unwrap();
-    let mut b = client.queue_subscribe("work", "workers").await.unwrap();
+    let mut b = client
+        .queue_subscribe(
+            nats_client::SubjectFilter::from_static("work"),
+            nats_client::QueueGroup::from_static("workers"),
+        )
+        .await
+        .unwrap();
     assert_eq!(a.queue_group(), Some("workers"));
     client.flush().await.unwrap();
     for i in 0..100 {

@@ -202,6 +202,7 @@ pub struct ConnectOptions {
     pub(crate) max_pings_out: u32,
     pub(crate) flusher_timeout: Duration,
     pub(crate) no_randomize: bool,
+    pub(crate) skip_host_lookup: bool,
     pub(crate) ignore_discovered_servers: bool,
     pub(crate) ignore_auth_error_abort: bool,
     pub(crate) require_tls: bool,
@@ -242,6 +243,7 @@ impl Default for ConnectOptions {
             max_pings_out: DEFAULT_MAX_PINGS_OUT,
             flusher_timeout: DEFAULT_FLUSHER_TIMEOUT,
             no_randomize: false,
+            skip_host_lookup: false,
             ignore_discovered_servers: false,
             ignore_auth_error_abort: false,
             require_tls: false,
@@ -535,7 +537,24 @@ impl ConnectOptions {
         self
     }
 
-    /// Keep the seed servers in the given order instead of shuffling them (R3, R97).
+    /// Dial a server's host name as it is instead of resolving it first (default false, R20).
+    /// Normally every attempt resolves the name afresh and tries each address it resolves to,
+    /// shuffled unless [`no_randomize`](Self::no_randomize), the
+    /// [`connection_timeout`](Self::connection_timeout) divided between them; with `true` the
+    /// name goes to the socket as given and its addresses are tried in the resolver's order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().skip_host_lookup(true);
+    /// ```
+    pub fn skip_host_lookup(mut self, skip: bool) -> Self {
+        self.skip_host_lookup = skip;
+        self
+    }
+
+    /// Keep the seed servers in the given order instead of shuffling them (R3, R97), and the
+    /// addresses a host name resolves to in the resolver's order (R20).
     ///
     /// # Examples
     ///
@@ -977,6 +996,7 @@ impl fmt::Debug for ConnectOptions {
             .field("reconnect_jitter_tls", &self.reconnect_jitter_tls)
             .field("reconnect_buffer_size", &self.reconnect_buffer_size)
             .field("retry_on_failed_connect", &self.retry_on_failed_connect)
+            .field("skip_host_lookup", &self.skip_host_lookup)
             .field(
                 "no_callbacks_after_client_close",
                 &self.no_callbacks_after_client_close,

@@ -8,11 +8,13 @@
 //! - [`timer`]: the table of deadlines, keyed by [`Timer`](timer::Timer).
 //! - [`ping`]: keep-alive arithmetic (R37, R38).
 //! - [`confirm`]: when `at_least_once` sends a confirmation PING.
+//! - [`dial`]: one attempt's TCP connection: resolve, shuffle, try every address (R20).
 //! - [`transport`]: TCP and TLS sockets and WebSockets, polled without cancellation.
 //! - [`websocket`]: the WebSocket transport (`ws://`, `wss://`) as a byte pipe.
 //! - [`driver`]: the task: moves bytes and timers, carries out the machine's actions.
 
 pub(crate) mod confirm;
+pub(crate) mod dial;
 pub(crate) mod drain;
 pub(crate) mod driver;
 pub(crate) mod handshake;

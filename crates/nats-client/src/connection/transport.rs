@@ -60,7 +60,7 @@ pub(crate) async fn dial(
     addr: ServerAddr,
     tls_first: bool,
 ) -> Result<Transport, ConnectError> {
-    let tcp = TcpStream::connect(addr.socket_addr_string()).await?;
+    let tcp = super::dial::connect(&options, &addr.socket_addr_string()).await?;
     tcp.set_nodelay(true)?;
     if addr.is_websocket() {
         let ws = if addr.is_tls() {

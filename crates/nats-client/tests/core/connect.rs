@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use nats_client::{ConnectError, ConnectOptions, Status};
+use nats_client::{ConnectError, ConnectOptions, Event, Status};
 use nats_testkit::{free_port, NatsServer, ScriptedServer, ServerConfig};
 
-use crate::util::{eventually, within};
+use crate::util::{eventually, next_msg, wait_event, within};
 
 #[tokio::test]
 async fn connects_with_every_url_form() {
@@ -212,4 +212,34 @@ async fn r25_verbose_ok_before_pong_is_tolerated() {
         .unwrap();
     client.publish("v", "x".into()).await.unwrap();
     client.flush().await.unwrap();
+}
+
+/// R20: a host name is resolved on every attempt (the first connect and a reconnect after a
+/// restart), by default, with `no_randomize` and with `skip_host_lookup`.
+#[tokio::test]
+async fn r20_a_host_name_is_resolved_on_every_attempt() {
+    let mut server = NatsServer::start().await.unwrap();
+    let url = format!("nats://localhost:{}", server.port());
+    let mut clients = Vec::new();
+    for opts in [
+        ConnectOptions::new(),
+        ConnectOptions::new().no_randomize(true),
+        ConnectOptions::new().skip_host_lookup(true),
+    ] {
+        let opts = opts
+            .reconnect_wait(Duration::from_millis(50))
+            .reconnect_jitter(Duration::ZERO, Duration::ZERO);
+        let client = opts.connect(&url).await.unwrap();
+        client.flush().await.unwrap();
+        clients.push(client);
+    }
+    let mut events: Vec<_> = clients.iter().map(|c| c.events()).collect();
+    server.restart().await.unwrap();
+    for (client, events) in clients.iter().zip(&mut events) {
+        wait_event(events, |e| matches!(e, Event::Reconnected)).await;
+        let mut sub = client.subscribe("r20").await.unwrap();
+        client.flush().await.unwrap();
+        client.publish("r20", "x".into()).await.unwrap();
+        assert_eq!(next_msg(&mut sub).await.payload, "x");
+    }
 }

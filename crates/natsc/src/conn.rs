@@ -125,6 +125,10 @@ pub(crate) struct ConnFlags {
     #[arg(long, global = true)]
     pub(crate) no_randomize: bool,
 
+    /// Dial host names as given instead of resolving them and trying every address
+    #[arg(long, global = true)]
+    pub(crate) skip_host_lookup: bool,
+
     /// Interval of client PINGs; 0 disables them [default: 2m]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
     pub(crate) ping_interval: Option<Duration>,
@@ -269,6 +273,9 @@ impl ConnFlags {
         }
         if self.no_randomize {
             o = o.no_randomize(true);
+        }
+        if self.skip_host_lookup {
+            o = o.skip_host_lookup(true);
         }
         if let Some(p) = self.ping_interval {
             o = o.ping_interval(p);

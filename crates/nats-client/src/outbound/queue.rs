@@ -11,6 +11,7 @@
 //! subscription the table does not know) and the life-cycle [`Command`]s.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -210,6 +211,10 @@ pub(crate) struct WriteQueue {
     driver: Arc<DriverSignal>,
     /// Wakes publishers waiting for the batch to drop below the high-water mark.
     space: Notify,
+    /// `records` is not empty (written under the lock): the driver looks here on every round
+    /// and takes the lock only when there is something, so a round does not contend with a
+    /// publisher for nothing.
+    has_records: AtomicBool,
 }
 
 /// `headers` with the next message id added (unless they carry one already).
@@ -327,6 +332,7 @@ impl WriteQueue {
             }),
             driver,
             space: Notify::new(),
+            has_records: AtomicBool::new(false),
         }
     }
 
@@ -437,6 +443,7 @@ impl WriteQueue {
             return false;
         }
         st.records.push(Record::Subscribe(sub));
+        self.has_records.store(true, Ordering::Release);
         if matches!(st.phase, Phase::Connected | Phase::DrainingPubs) {
             st.batch.push(FrameKind::Control, encode);
         }
@@ -452,6 +459,7 @@ impl WriteQueue {
             return;
         }
         st.records.push(Record::Unsubscribe(sid));
+        self.has_records.store(true, Ordering::Release);
         if send_unsub && matches!(st.phase, Phase::Connected | Phase::DrainingPubs) {
             st.batch.push(FrameKind::Control, |b| {
                 nats_proto::encode_unsub(b, sid, None)
@@ -474,6 +482,7 @@ impl WriteQueue {
             return false;
         }
         st.records.push(Record::Command(make()));
+        self.has_records.store(true, Ordering::Release);
         drop(st);
         self.driver.wake();
         true
@@ -615,8 +624,13 @@ impl WriteQueue {
 
     /// The driver takes the pending records.
     pub(crate) fn take_records(&self, out: &mut Vec<Record>) {
+        if !self.has_records.load(Ordering::Acquire) {
+            return;
+        }
         let mut st = self.lock();
         std::mem::swap(&mut st.records, out);
+        self.has_records
+            .store(!st.records.is_empty(), Ordering::Release);
     }
 
     /// The driver hands back `written`, the batch it has written completely (kept unconfirmed
@@ -791,6 +805,8 @@ impl WriteQueue {
         apply(&mut records, &mut prefix);
         // Records `apply` did not consume (commands) stay for the driver.
         st.records.splice(0..0, records);
+        self.has_records
+            .store(!st.records.is_empty(), Ordering::Release);
         let resend = st.alo.as_ref().is_some_and(|alo| !alo.store.is_empty());
         let mut resent = 0;
         if !prefix.is_empty() || resend {

@@ -51,11 +51,31 @@ struct Shared {
     actions: Mutex<Vec<Action>>,
     /// Every context handle is gone: finish what is pending, then stop.
     detached: AtomicBool,
+    /// Outcomes taken from the window, completed after its lock is released ([`finish`]).
+    ///
+    /// [`finish`]: Shared::finish
+    ready: Mutex<Vec<Ready>>,
 }
+
+/// A publish's waiter and its outcome.
+type Ready = (Waiter, Result<PubAck, PublishError>);
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Window<Waiter>> {
         self.window.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Completes the publishes the window has outcomes for, in publish order (J10), after
+    /// releasing its lock: the caller an ack wakes (on another thread) must not find the lock
+    /// still held and block on it. `ready` is taken before the window lock is released, so two
+    /// threads finishing at once still complete in order; its buffer is reused.
+    fn finish(&self, mut w: MutexGuard<'_, Window<Waiter>>) {
+        let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+        w.for_each_ready(|waiter, result| ready.push((waiter, result)));
+        drop(w);
+        for (waiter, result) in ready.drain(..) {
+            complete(waiter, result);
+        }
     }
 
     fn take_actions(&self) -> Vec<Action> {
@@ -72,8 +92,9 @@ impl Shared {
         let (actions, wake) = {
             let mut w = self.lock();
             let actions = w.on_reply(id, attempt, reply, Instant::now());
-            w.for_each_ready(complete);
-            (actions, w.deadline_moved_up())
+            let wake = w.deadline_moved_up();
+            self.finish(w);
+            (actions, wake)
         };
         let send = !actions.is_empty();
         if send {
@@ -124,6 +145,7 @@ impl Publisher {
             wake: Notify::new(),
             actions: Mutex::new(Vec::new()),
             detached: AtomicBool::new(false),
+            ready: Mutex::new(Vec::new()),
         });
         // The handler holds the publisher weakly: the client owns the handler, and the
         // publisher owns a client handle.
@@ -200,8 +222,7 @@ impl Publisher {
             {
                 let mut w = shared.lock();
                 w.remove(id);
-                w.for_each_ready(complete);
-                drop(w);
+                shared.finish(w);
                 return Err(PublishError::Publish(e));
             }
         }
@@ -210,9 +231,16 @@ impl Publisher {
 }
 
 /// Hands a publish its outcome. The caller may have dropped its future; the window permit
-/// goes back either way.
+/// goes back either way, first: the caller the outcome wakes may publish again at once, and
+/// with a small window it would otherwise find the permit not yet returned and wait for it
+/// (another wake-up).
 fn complete(waiter: Waiter, result: Result<PubAck, PublishError>) {
-    let _ = waiter.tx.send(result);
+    let Waiter {
+        tx,
+        _permit: permit,
+    } = waiter;
+    drop(permit);
+    let _ = tx.send(result);
 }
 
 struct Driver {
@@ -229,10 +257,12 @@ type Verdict = (String, Option<bool>);
 impl Driver {
     async fn run(mut self) {
         let (verdict_tx, mut verdicts) = mpsc::unbounded_channel::<Verdict>();
+        let mut armed: Option<Instant> = None;
         loop {
             let deadline = {
                 let mut w = self.shared.lock();
-                let d = w.next_deadline();
+                let d = keep_armed(w.next_deadline(), armed, Instant::now());
+                armed = d;
                 w.driver_deadline = d;
                 if w.is_empty() && self.shared.detached.load(Ordering::Acquire) {
                     break;
@@ -269,7 +299,7 @@ impl Driver {
             let mut actions = actions;
             actions.extend(self.shared.take_actions());
             self.perform(actions, &verdict_tx).await;
-            self.shared.lock().for_each_ready(complete);
+            self.shared.finish(self.shared.lock());
         }
         tracing::debug!("JetStream publisher stopped");
     }
@@ -277,7 +307,7 @@ impl Driver {
     fn close(&self) {
         let mut w = self.shared.lock();
         w.fail_all(&PublishError::Closed);
-        w.for_each_ready(complete);
+        self.shared.finish(w);
     }
 
     async fn perform(&self, actions: Vec<Action>, verdicts: &mpsc::UnboundedSender<Verdict>) {
@@ -319,6 +349,20 @@ impl Driver {
                 }
             }
         }
+    }
+}
+
+/// What the driver sleeps until: the window's `next` deadline, unless a deadline it already
+/// sleeps until (`armed`, not passed yet) comes first. Waking at `armed` when nothing is due
+/// there costs one empty round; re-arming to every new deadline would not: a publish into an
+/// empty window would have to wake the driver (a thread hand-off, with sequential publishes
+/// one per publish) only to set a timer seconds away. `deadline_moved_up` still wakes it for a
+/// deadline before `armed`.
+fn keep_armed(next: Option<Instant>, armed: Option<Instant>, now: Instant) -> Option<Instant> {
+    match (next, armed) {
+        (Some(next), Some(armed)) if armed > now => Some(next.min(armed)),
+        (None, Some(armed)) if armed > now => Some(armed),
+        _ => next,
     }
 }
 
@@ -379,6 +423,22 @@ fn classify(msg: &Message) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_armed_deadline_is_kept_until_it_passes() {
+        let now = Instant::now();
+        let s = |n| Some(now + std::time::Duration::from_secs(n));
+        // nothing due: keep sleeping until the armed deadline
+        assert_eq!(keep_armed(None, s(5), now), s(5));
+        // a later deadline: the armed one first (an empty round there)
+        assert_eq!(keep_armed(s(9), s(5), now), s(5));
+        // an earlier one wins
+        assert_eq!(keep_armed(s(2), s(5), now), s(2));
+        // once the armed deadline has passed, the window's own
+        assert_eq!(keep_armed(s(9), Some(now), now), s(9));
+        assert_eq!(keep_armed(None, Some(now), now), None);
+        assert_eq!(keep_armed(s(3), None, now), s(3));
+    }
 
     #[test]
     fn tokens_parse() {

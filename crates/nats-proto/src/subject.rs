@@ -212,13 +212,20 @@ pub fn validate_queue_group(s: &str) -> Result<(), SubjectError> {
 /// A subject: the one subject type of the API, for the subjects a message is published to, the
 /// reply subjects, and the subjects of received messages.
 ///
-/// A `Subject` is always valid for publishing (non-empty, no empty token, no whitespace, no
-/// wildcard) and UTF-8. It is cheap to clone: the text is a [`Bytes`] handle, and a subject
-/// received from the server is a zero-copy slice of the connection's read buffer.
+/// A `Subject` you build is valid for publishing (non-empty, no empty token, no whitespace, no
+/// wildcard) and UTF-8. One received from the server is UTF-8 and has no whitespace, but is
+/// otherwise taken as the server sent it: a server that does not run in pedantic mode delivers
+/// a publish to `orders.*` under that very subject, and passes any reply subject a publisher
+/// chose. So publishing to a received subject checks it for wildcards (a search for `*` and
+/// `>`, nothing more when there are none): replying to a `reply` of `inbox.*` is refused with
+/// [`SubjectError::Wildcard`] instead of reaching every `inbox.…` subscriber.
+///
+/// It is cheap to clone: the text is a [`Bytes`] handle, and a subject received from the
+/// server is a zero-copy slice of the connection's read buffer.
 ///
 /// Build one with [`TryFrom`] / [`FromStr`](std::str::FromStr) (checked) or
 /// [`from_static`](Subject::from_static) for a literal. Everything that takes a subject takes
-/// any [`AsSubject`]: a `Subject` (already checked) or a `&str` / `String` (checked on use).
+/// any [`AsSubject`]: a `Subject` or a `&str` / `String` (checked on use).
 /// Derefs to `str` and compares with `&str`.
 ///
 /// # Examples
@@ -258,8 +265,10 @@ impl Subject {
     }
 
     /// A subject the server sent (a `MSG` subject or reply): zero-copy. The parser has already
-    /// split it on whitespace; a server never sends wildcards or empty tokens, so only UTF-8 is
-    /// checked, and invalid UTF-8 (which a real server never sends) is replaced.
+    /// split it on whitespace, so only UTF-8 is checked here, and invalid UTF-8 (which a real
+    /// server never sends) is replaced. A server delivers subjects and replies with wildcard
+    /// tokens when publishers use them (not in pedantic mode); [`AsSubject`] looks for those
+    /// when one is published to. (Empty tokens it does not deliver.)
     #[inline]
     pub(crate) fn from_wire(bytes: Bytes) -> Subject {
         // Subjects are nearly always ASCII, and the ASCII check is far cheaper than full UTF-8
@@ -487,9 +496,16 @@ impl AsSubject for String {
 }
 
 impl AsSubject for Subject {
+    /// A subject you built is valid already; one the server sent may carry a wildcard token
+    /// (see [`Subject`]), so it is searched for `*` and `>` (a word-at-a-time search) and fully
+    /// checked only if it has one.
     #[inline]
     fn as_subject(&self) -> Result<&str, SubjectError> {
-        Ok(self.as_str())
+        let text = self.as_str();
+        if self.0.contains(&b'*') || self.0.contains(&b'>') {
+            validate_publish_subject(text)?;
+        }
+        Ok(text)
     }
 }
 
@@ -787,6 +803,21 @@ mod tests {
         assert!(serde_json::from_str::<Subject>("\"a.*\"").is_err());
         let wire = Subject::from_wire(Bytes::from_static(b"x.\xff"));
         assert_eq!(wire.as_str(), "x.\u{fffd}");
+    }
+
+    #[test]
+    fn a_received_subject_with_a_wildcard_is_refused_for_publishing() {
+        let wire = |s: &'static str| Subject::from_wire(Bytes::from_static(s.as_bytes()));
+        assert_eq!(wire("orders.*").as_subject(), Err(SubjectError::Wildcard));
+        assert_eq!(wire("inbox.>").as_subject(), Err(SubjectError::Wildcard));
+        assert_eq!(wire("a*b").as_subject(), Err(SubjectError::Wildcard));
+        assert_eq!(
+            wire("$JS.ACK.S.C.1.2.3.4.0").as_subject(),
+            Ok("$JS.ACK.S.C.1.2.3.4.0")
+        );
+        // what is built is checked when built
+        assert_eq!(Subject::try_from("orders.*"), Err(SubjectError::Wildcard));
+        assert_eq!(Subject::from_static("a.b").as_subject(), Ok("a.b"));
     }
 
     #[test]

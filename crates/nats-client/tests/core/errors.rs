@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use nats_client::{
     ConnectOptions, ConnectionError, Event, HeaderMap, PublishError, ServerErrorKind, Status,
-    SubscribeError,
+    SubjectError, SubscribeError,
 };
 use nats_testkit::{NatsServer, ScriptedServer, ServerConfig};
 
@@ -206,4 +206,41 @@ async fn r51_maximum_subscriptions_exceeded_is_an_event_and_keeps_the_connection
     within("flush", flushing).await.unwrap().unwrap();
     assert_eq!(client.status(), Status::Connected);
     assert!(!seen.iter().any(|e| matches!(e, Event::Disconnected { .. })));
+}
+
+/// A server (not in pedantic mode) delivers what another client published with a wildcard in
+/// its subject or reply. The message arrives intact, and replying to such a reply is refused
+/// locally with `Wildcard` (it would reach every matching subscriber); the connection stays up.
+#[tokio::test]
+async fn a_received_wildcard_reply_is_refused_for_publishing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = NatsServer::start().await.unwrap();
+    let client = nats_client::connect(server.url()).await.unwrap();
+    let mut sub = client.subscribe("ask").await.unwrap();
+    client.flush().await.unwrap();
+    // a raw client, which checks nothing
+    let mut raw = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let mut info = [0u8; 4096];
+    let _ = raw.read(&mut info).await.unwrap();
+    raw.write_all(b"CONNECT {\"verbose\":false}\r\nPUB ask replies.* 2\r\nhi\r\nPING\r\n")
+        .await
+        .unwrap();
+    let msg = next_msg(&mut sub).await;
+    assert_eq!(
+        (msg.payload.as_ref(), msg.reply.as_deref()),
+        (&b"hi"[..], Some("replies.*"))
+    );
+    let reply = msg.reply.clone().unwrap();
+    assert!(matches!(
+        client
+            .publish(reply.clone(), Bytes::from_static(b"x"))
+            .await,
+        Err(PublishError::InvalidSubject(SubjectError::Wildcard))
+    ));
+    assert!(matches!(
+        client.publish_with_reply("ask", reply, Bytes::new()).await,
+        Err(PublishError::InvalidReply(SubjectError::Wildcard))
+    ));
+    client.flush().await.unwrap();
+    assert_eq!(client.status(), Status::Connected);
 }

@@ -91,6 +91,15 @@ pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(120);
 /// let opts = ConnectOptions::new().flusher_timeout(DEFAULT_FLUSHER_TIMEOUT / 2);
 /// ```
 pub const DEFAULT_FLUSHER_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default of [`ConnectOptions::write_buffer_size`]: 32 KiB.
+///
+/// # Examples
+///
+/// ```
+/// use nats_client::{ConnectOptions, DEFAULT_WRITE_BUFFER_SIZE};
+/// let opts = ConnectOptions::new().write_buffer_size(4 * DEFAULT_WRITE_BUFFER_SIZE);
+/// ```
+pub const DEFAULT_WRITE_BUFFER_SIZE: usize = 32 * 1024;
 /// Default unanswered pings before the connection is stale (R37).
 ///
 /// # Examples
@@ -201,6 +210,7 @@ pub struct ConnectOptions {
     pub(crate) ping_interval: Duration,
     pub(crate) max_pings_out: u32,
     pub(crate) flusher_timeout: Duration,
+    pub(crate) write_buffer_size: usize,
     pub(crate) no_randomize: bool,
     pub(crate) skip_host_lookup: bool,
     pub(crate) ignore_discovered_servers: bool,
@@ -242,6 +252,7 @@ impl Default for ConnectOptions {
             ping_interval: DEFAULT_PING_INTERVAL,
             max_pings_out: DEFAULT_MAX_PINGS_OUT,
             flusher_timeout: DEFAULT_FLUSHER_TIMEOUT,
+            write_buffer_size: DEFAULT_WRITE_BUFFER_SIZE,
             no_randomize: false,
             skip_host_lookup: false,
             ignore_discovered_servers: false,
@@ -534,6 +545,22 @@ impl ConnectOptions {
     /// ```
     pub fn flusher_timeout(mut self, timeout: Duration) -> Self {
         self.flusher_timeout = timeout;
+        self
+    }
+
+    /// How much a burst of publishes gathers before it is written (default 32 KiB). While
+    /// publishes come back to back the client writes once this much has queued, or 1 ms after
+    /// the burst's last write at the latest, so a burst costs few system calls; a lone publish,
+    /// a flush and a request go out at once whatever the size. Larger means fewer, larger
+    /// writes; zero writes whatever has queued as soon as the writer is free.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let opts = nats_client::ConnectOptions::new().write_buffer_size(128 * 1024);
+    /// ```
+    pub fn write_buffer_size(mut self, bytes: usize) -> Self {
+        self.write_buffer_size = bytes;
         self
     }
 
@@ -1005,6 +1032,7 @@ impl fmt::Debug for ConnectOptions {
             .field("ping_interval", &self.ping_interval)
             .field("max_pings_out", &self.max_pings_out)
             .field("flusher_timeout", &self.flusher_timeout)
+            .field("write_buffer_size", &self.write_buffer_size)
             .field("no_randomize", &self.no_randomize)
             .field("ignore_discovered_servers", &self.ignore_discovered_servers)
             .field("ignore_auth_error_abort", &self.ignore_auth_error_abort)

@@ -61,7 +61,8 @@ impl Shared {
                     .at_least_once
                     .ids
                     .then(|| IdStamp::new(rng.base62(message_id::MESSAGE_ID_PREFIX_LEN))),
-            ),
+            )
+            .with_coalesce_bytes(options.write_buffer_size),
             view: View::new(pool),
             requests,
             events: Arc::new(EventHub::default()),

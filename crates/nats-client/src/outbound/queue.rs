@@ -37,9 +37,9 @@ pub(crate) const HIGH_WATER_MARK: usize = 4 * 1024 * 1024;
 const DIRECT_WRITE_SPACING: Duration = Duration::from_micros(20);
 
 /// During a burst the driver writes once at least this much has gathered (nats.go's
-/// write-buffer size): a publish burst then goes out in large writes instead of a small write
-/// per driver wake-up, which costs the server (on the same cores) and the client a system call
-/// every few messages.
+/// write-buffer size; `write_buffer_size` sets it): a publish burst then goes out in large
+/// writes instead of a small write per driver wake-up, which costs the server (on the same
+/// cores) and the client a system call every few messages.
 pub(crate) const COALESCE_BYTES: usize = 32 * 1024;
 
 /// A take this soon after the previous one means a burst is under way (a write of a few KiB
@@ -200,6 +200,8 @@ pub(crate) struct QueueState {
     alo: Option<Box<AtLeastOnce>>,
     /// `Some` with `message_ids`: stamped under this lock, so ids follow the wire order.
     ids: Option<IdStamp>,
+    /// A burst is written once this much has gathered ([`COALESCE_BYTES`] by default).
+    coalesce_bytes: usize,
 }
 
 /// The write queue and the signals around it.
@@ -329,6 +331,7 @@ impl WriteQueue {
                     })
                 }),
                 ids: None,
+                coalesce_bytes: COALESCE_BYTES,
             }),
             driver,
             space: Notify::new(),
@@ -339,6 +342,12 @@ impl WriteQueue {
     /// Stamps every publish with a message id from `ids` (`message_ids`).
     pub(crate) fn with_message_ids(self, ids: Option<IdStamp>) -> WriteQueue {
         self.lock().ids = ids;
+        self
+    }
+
+    /// Writes a burst once `bytes` have gathered (`write_buffer_size`).
+    pub(crate) fn with_coalesce_bytes(self, bytes: usize) -> WriteQueue {
+        self.lock().coalesce_bytes = bytes;
         self
     }
 
@@ -610,7 +619,7 @@ impl WriteQueue {
             }
         }
         let wake = if st.coalescing {
-            let due = st.urgent || st.batch.len() >= COALESCE_BYTES;
+            let due = st.urgent || st.batch.len() >= st.coalesce_bytes;
             st.coalescing &= !due;
             due
         } else {
@@ -659,7 +668,7 @@ impl WriteQueue {
         let burst = st
             .last_take
             .is_some_and(|t| now.saturating_duration_since(t) < BURST_WINDOW);
-        if burst && !force && !st.urgent && st.skip == 0 && st.batch.len() < COALESCE_BYTES {
+        if burst && !force && !st.urgent && st.skip == 0 && st.batch.len() < st.coalesce_bytes {
             st.coalescing = true;
             return Take::Later;
         }
@@ -989,6 +998,31 @@ mod tests {
             publish(&draining, "a", b"1"),
             Err(PublishError::Draining)
         ));
+    }
+
+    #[tokio::test]
+    async fn write_buffer_size_sets_how_much_a_burst_gathers() {
+        let t0 = Instant::now();
+        let soon = t0 + Duration::from_micros(10);
+        // zero: never wait for a burst to gather
+        let q = queue(Some(1 << 20)).with_coalesce_bytes(0);
+        q.connect(Phase::Connected, |_, _| {});
+        let mut b = Batch::default();
+        publish(&q, "a", b"1").unwrap();
+        assert_eq!(q.take(&mut b, t0, false), Take::Batch { skip: 0 });
+        publish(&q, "a", b"2").unwrap();
+        assert_eq!(q.take(&mut b, soon, false), Take::Batch { skip: 0 });
+        // 100 bytes: a burst waits below it and goes at it
+        let q = queue(Some(1 << 20)).with_coalesce_bytes(100);
+        q.connect(Phase::Connected, |_, _| {});
+        publish(&q, "a", b"1").unwrap();
+        assert_eq!(q.take(&mut b, t0, false), Take::Batch { skip: 0 });
+        publish(&q, "a", b"2").unwrap();
+        assert_eq!(q.take(&mut b, soon, false), Take::Later);
+        while q.buffered() < 100 {
+            publish(&q, "abc", b"12345").unwrap();
+        }
+        assert_eq!(q.take(&mut b, soon, false), Take::Batch { skip: 0 });
     }
 
     #[tokio::test]

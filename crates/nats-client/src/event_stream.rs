@@ -77,6 +77,17 @@ impl Listener {
         }
     }
 
+    /// Ends the stream without an event (what it holds is still read first).
+    fn end(&self) {
+        let mut q = self.lock();
+        q.ended = true;
+        let waker = q.waker.take();
+        drop(q);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
     fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let mut q = self.lock();
         if let Some(event) = q.items.pop_front() {
@@ -128,6 +139,15 @@ impl EventHub {
         }
         if closed {
             self.closed.store(true, Ordering::Release);
+        }
+    }
+
+    /// Ends every stream without a `Closed` event, for a client nobody holds: a first connect
+    /// that failed (R9) or whose future was dropped. The callback task ends with its stream.
+    pub(crate) fn end_quietly(&self) {
+        self.closed.store(true, Ordering::Release);
+        for l in self.lock().iter() {
+            l.end();
         }
     }
 

@@ -929,7 +929,7 @@ impl ConnectOptions {
         self
     }
 
-    /// With `true`, a [`close()`](crate::Client::close) of yours fires no event callback: the
+    /// With `true`, a [`close()`](crate::Client::close) of yours fires no event callback (R89): the
     /// `Disconnected` and `Closed` it causes reach [`events`](crate::Client::events) streams
     /// only (default false: callbacks see them too). Events from before the close are still
     /// delivered to the callbacks, and a close for any other reason (no servers left, a fatal

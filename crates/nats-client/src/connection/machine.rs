@@ -482,8 +482,7 @@ impl Connection {
             self.next_attempt(now);
         } else {
             self.shared.view.set_connect_result(Err(error.clone()));
-            // Nobody has a client to observe events on: close quietly.
-            self.finish_quietly(ConnectionError::Connect(error));
+            self.finish_unobserved(ConnectionError::Connect(error));
         }
     }
 
@@ -961,7 +960,7 @@ impl Connection {
                     self.shared
                         .view
                         .set_connect_result(Err(ConnectError::NoServers));
-                    self.finish_quietly(reason);
+                    self.finish_unobserved(reason);
                 } else {
                     self.finish(reason);
                 }
@@ -975,6 +974,14 @@ impl Connection {
         self.finish_quietly(reason.clone());
         tracing::info!(%reason, "closed");
         self.events.push_back(Event::Closed { reason });
+    }
+
+    /// Closes a client nobody holds (its first connect failed, or the connect future was
+    /// dropped): no event at all, and every event stream ends, so the callback task does not
+    /// outlive it (R9).
+    fn finish_unobserved(&mut self, reason: ConnectionError) {
+        self.finish_quietly(reason);
+        self.shared.events.end_quietly();
     }
 
     fn finish_quietly(&mut self, reason: ConnectionError) {

@@ -282,3 +282,77 @@ async fn r113_drain_waits_for_a_slow_consumer_to_consume_what_arrived() {
         consumed.load(Ordering::SeqCst)
     );
 }
+
+/// Set when dropped: what it was moved into is gone.
+struct DropSignal(std::sync::Arc<tokio::sync::Notify>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        self.0.notify_one();
+    }
+}
+
+/// R9: a failed first connect (no `retry_on_failed_connect`) fires no callback at all and
+/// leaves nothing running: the event callback is dropped (its dispatcher and the connection
+/// task have ended) without having been called.
+#[tokio::test]
+async fn r9_a_failed_first_connect_fires_nothing_and_leaves_nothing_behind() {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let gone = std::sync::Arc::new(tokio::sync::Notify::new());
+    let callback = {
+        let calls = std::sync::Arc::clone(&calls);
+        let signal = DropSignal(std::sync::Arc::clone(&gone));
+        move |_: &Event| {
+            let _keep = &signal;
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    };
+    let port = nats_testkit::free_port();
+    let result = ConnectOptions::new()
+        .event_callback(callback)
+        .connect(format!("nats://127.0.0.1:{port}"))
+        .await;
+    assert!(result.is_err(), "nothing listens on {port}");
+    within("the callback dropped", gone.notified()).await;
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    // The same for a connect future dropped while its handshake hangs (a silent peer).
+    let server = NatsServer::start().await.unwrap();
+    let proxy = nats_testkit::FaultProxy::start(server.addr())
+        .await
+        .unwrap();
+    proxy.set_fault(nats_testkit::Fault::BlackHole);
+    let callback = {
+        let calls = std::sync::Arc::clone(&calls);
+        let signal = DropSignal(std::sync::Arc::clone(&gone));
+        move |_: &Event| {
+            let _keep = &signal;
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    };
+    let connecting = ConnectOptions::new()
+        .event_callback(callback)
+        .connection_timeout(Duration::from_secs(3600))
+        .connect(proxy.url());
+    let dropped = tokio::time::timeout(Duration::from_millis(200), connecting).await;
+    assert!(dropped.is_err(), "the handshake cannot complete");
+    within("the callback dropped", gone.notified()).await;
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+/// R94: the server-assigned client id comes from the latest INFO, so it changes with a new
+/// connection.
+#[tokio::test]
+async fn r94_the_client_id_follows_the_connection() {
+    let server = NatsServer::start().await.unwrap();
+    let client = nats_client::connect(server.url()).await.unwrap();
+    let mut events = client.events();
+    let first = client.server_info().client_id;
+    assert!(first.is_some(), "the server assigns a client id");
+    client.force_reconnect().await.unwrap();
+    wait_event(&mut events, |e| matches!(e, Event::Reconnected)).await;
+    let second = client.server_info().client_id;
+    assert!(second.is_some());
+    assert_ne!(first, second, "a new connection, a new id");
+    assert_eq!(client.server_info().client_ip.as_deref(), Some("127.0.0.1"));
+}

@@ -159,6 +159,8 @@ async fn unsubscribe_and_drop_stop_delivery() {
     assert_eq!(client.statistics().in_msgs, 1);
 }
 
+/// D6, R71: a subscription over its limits drops for itself only; the same connection's
+/// publishes never fail because of it.
 #[tokio::test]
 async fn slow_consumer_drops_counts_and_raises_one_event_per_episode() {
     let server = NatsServer::start().await.unwrap();

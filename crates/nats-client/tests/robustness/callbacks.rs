@@ -223,7 +223,7 @@ impl Drop for DropSignal {
     }
 }
 
-/// R87 with `no_callbacks_after_client_close`: the callbacks see everything before a user's
+/// R89: with `no_callbacks_after_client_close`: the callbacks see everything before a user's
 /// `close()` and nothing it causes; `events()` still gets its Disconnected and Closed. Without
 /// the option (the second client) the callbacks see them too.
 #[tokio::test]

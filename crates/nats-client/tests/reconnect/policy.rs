@@ -386,3 +386,91 @@ async fn r109_r110_retry_exhausted_closes_and_bad_options_fail_at_once() {
     assert!(matches!(err, ConnectError::InvalidOptions(_)), "{err:?}");
     wait_status(&client, Status::Closed).await;
 }
+
+/// R12, R14: the attempt budget of one outage is max_reconnects per server of the pool: two
+/// unclustered servers both killed, max_reconnects 2, gives exactly 2 × 2 failed attempts, each
+/// server twice, then Closed{NoServers}; failed attempts are counted apart from reconnects (D8).
+#[tokio::test]
+async fn r14_the_budget_of_an_outage_is_max_reconnects_per_server() {
+    let mut a = NatsServer::start().await.unwrap();
+    let mut b = NatsServer::start().await.unwrap();
+    let rec = Recorder::new();
+    let client = rec
+        .install(fast().max_reconnects(Some(2)).no_randomize(true))
+        .connect(format!("{},{}", a.url(), b.url()))
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    b.kill();
+    a.kill();
+    rec.wait_count("Closed", 1, is_closed).await;
+    let events = rec.events();
+    let failed: Vec<u16> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ReconnectFailed { server, .. } => Some(port_of(server)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed.len(), 4, "{:?}", names(&events));
+    for server in [&a, &b] {
+        assert_eq!(
+            failed.iter().filter(|p| **p == server.port()).count(),
+            2,
+            "{failed:?}"
+        );
+    }
+    assert!(matches!(
+        events.last(),
+        Some(Event::Closed {
+            reason: ConnectionError::NoServers
+        })
+    ));
+    let stats = client.statistics();
+    assert_eq!((stats.reconnects, stats.failed_reconnects), (0, 4));
+    assert_well_formed(&events);
+}
+
+/// R72: a publisher hammering the connection before, during and after an outage does not
+/// stall the reconnect: the client reconnects while it publishes without pause, and its
+/// publishes flow again.
+#[tokio::test]
+async fn r72_a_hammering_publisher_does_not_stall_the_reconnect() {
+    let mut server = NatsServer::start().await.unwrap();
+    let rec = Recorder::new();
+    let client = rec.install(fast()).connect(server.url()).await.unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hammer = {
+        let client = client.clone();
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            let payload = Bytes::from_static(b"hammer");
+            let mut refused = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for _ in 0..100 {
+                    // a full reconnect buffer refuses; the hammering goes on regardless
+                    if client.publish("hammer", payload.clone()).await.is_err() {
+                        refused += 1;
+                    }
+                }
+                // the test runtime has one thread: let the connection task run too
+                tokio::task::yield_now().await;
+            }
+            refused
+        })
+    };
+    server.restart().await.unwrap();
+    rec.wait_count("Reconnected", 1, is_reconnected).await;
+    // the hammering goes on, and messages flow on the new connection
+    let checker = nats_client::connect(server.url()).await.unwrap();
+    let mut sub = checker.subscribe("hammer").await.unwrap();
+    checker.flush().await.unwrap();
+    assert_eq!(
+        next_msg(&mut sub).await.payload,
+        Bytes::from_static(b"hammer")
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    within("the publisher stops", hammer).await.unwrap();
+    within("flush", client.flush()).await.unwrap();
+    assert_well_formed(&rec.events());
+}

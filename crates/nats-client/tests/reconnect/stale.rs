@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::util::{assert_well_formed, fast, is_disconnected, is_reconnected, next_msg, Recorder};
 
-/// R37, R39, R22: ping_interval 100 ms, max_pings_out 2: Disconnected{StaleConnection} about
+/// R37, R39, R22, R60 (the subscription stays valid through the outage): ping_interval 100 ms, max_pings_out 2: Disconnected{StaleConnection} about
 /// (2+1) × 100 ms after the link goes silent; attempts through the silent proxy time out; once
 /// it passes again the client reconnects and messaging works.
 #[tokio::test]

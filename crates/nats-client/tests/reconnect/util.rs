@@ -170,7 +170,7 @@ pub(crate) fn names(events: &[Event]) -> Vec<&'static str> {
         .collect()
 }
 
-/// D2 / R87: at most one Disconnected between two successful connections, never two in a row
+/// D2 / R34 / R87: at most one Disconnected between two successful connections, never two in a row
 /// without a Connected/Reconnected in between, Closed at most once and last.
 pub(crate) fn assert_well_formed(events: &[Event]) {
     let n = names(events);

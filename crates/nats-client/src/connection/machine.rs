@@ -608,6 +608,16 @@ impl Connection {
         let State::Handshaking(hs) = &self.state else {
             return;
         };
+        if matches!(next, Next::UpgradeTls | Next::Authenticate) && self.initial.is_some() {
+            // R10: the first walk also tries the servers this INFO announces, in the same
+            // pass, even if this server then refuses the connection.
+            if let Some(urls) = hs.info.as_ref().map(|i| i.connect_urls.clone()) {
+                self.learn_during_first_walk(&urls);
+            }
+        }
+        let State::Handshaking(hs) = &self.state else {
+            return;
+        };
         match next {
             Next::Wait => {}
             Next::UpgradeTls => self.actions.push_back(Action::UpgradeTls {
@@ -778,6 +788,17 @@ impl Connection {
         if msgs > 0 {
             Counters::add(&self.shared.counters.in_msgs, msgs);
         }
+    }
+
+    /// R10: servers an INFO announces during the first walk join the pool at once (quietly, as
+    /// the first connection's INFO does), so the walk reaches them in the same pass; the walk
+    /// reads the pool afresh for each server, so a pool that grows or shrinks under it is fine.
+    fn learn_during_first_walk(&mut self, urls: &[String]) {
+        if self.opts.ignore_discovered_servers || urls.is_empty() {
+            return;
+        }
+        self.pool.apply_connect_urls(urls, &mut self.rng);
+        self.publish_pool();
     }
 
     /// Applies a server INFO (R95–R102). `initial` is the first connection's INFO.

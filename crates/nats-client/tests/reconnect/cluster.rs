@@ -135,3 +135,30 @@ async fn r99_ignore_discovered_servers_keeps_the_seed_list() {
     assert!(ignoring.discovered_servers().is_empty());
     assert_eq!(control.discovered_servers().len(), 2);
 }
+
+/// R10: the first connect's walk also tries the servers an INFO announces, in the same pass:
+/// seeded with one node whose only client slot is taken (it sends INFO, then refuses with
+/// "maximum connections exceeded"), the client connects to a node it learned from that INFO.
+#[tokio::test]
+async fn r10_the_first_walk_tries_the_servers_a_refusing_node_announced() {
+    let cluster = Cluster::start_with(3, nats_testkit::ServerConfig::new().max_connections(1))
+        .await
+        .unwrap();
+    cluster.wait_for_routes().await.unwrap();
+    let seed = cluster.node(0).url();
+    let _holder = nats_client::connect(&seed).await.unwrap();
+    let client = fast().connect(&seed).await.unwrap();
+    let url = client.connected_url().unwrap();
+    assert_ne!(port_of(&url), port_of(&seed), "connected to {url}");
+    client.flush().await.unwrap();
+    // with ignore_discovered_servers the walk ends at the seed
+    let refused = fast()
+        .ignore_discovered_servers(true)
+        .connect(&seed)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("maximum connections"),
+        "{refused}"
+    );
+}

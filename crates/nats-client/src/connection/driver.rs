@@ -36,6 +36,10 @@ pub(crate) const READ_BUFFER_SIZE: usize = 64 * 1024;
 /// Free space below which the read buffer gets a fresh allocation before the next read.
 const MIN_READ_SPACE: usize = 8 * 1024;
 
+/// How long a connection left on purpose may take to hand its last bytes to the server
+/// before it is dropped anyway ([`Transport::retire`]).
+const RETIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Rounds of work per wake-up before the driver yields to other tasks.
 const ROUNDS: usize = 32;
 
@@ -188,6 +192,12 @@ impl Driver {
                     self.shared.queue.set_direct(direct);
                 }
                 Action::DropTransport => self.drop_transport(),
+                Action::RetireTransport => {
+                    if let Some(old) = self.transport.take() {
+                        tokio::spawn(old.retire(RETIRE_TIMEOUT));
+                    }
+                    self.drop_transport();
+                }
                 Action::Shutdown => self.shutting_down = true,
             }
         }

@@ -70,6 +70,11 @@ pub(crate) enum Action {
     /// Drop the transport (and any dial in progress) at once and put what it did not write
     /// back in front of the queue (D1, D4).
     DropTransport,
+    /// As `DropTransport`, for a healthy connection left on purpose (`force_reconnect`, a
+    /// lame-duck move): the old transport is first closed gently in the background (its
+    /// write side shut, then read until the server closes, bounded), so that what it had
+    /// taken still reaches the server instead of being reset away by a late server write.
+    RetireTransport,
     /// Write what is queued, flush, shut the transport down, then report with
     /// [`Connection::handle_transport_closed`].
     Shutdown,
@@ -940,7 +945,17 @@ impl Connection {
     /// Ends the live connection: the transport goes, the queue keeps what was not written (D1),
     /// PING waiters fail (R74), `Disconnected` fires once with its cause (D2).
     fn teardown(&mut self, cause: ConnectionError, _now: Instant) {
-        self.actions.push_back(Action::DropTransport);
+        let deliberate = matches!(
+            cause,
+            ConnectionError::ForcedReconnect | ConnectionError::LameDuck
+        );
+        self.actions.push_back(
+            if deliberate && matches!(self.state, State::Connected { .. }) {
+                Action::RetireTransport
+            } else {
+                Action::DropTransport
+            },
+        );
         self.shared.queue.disconnect(Phase::Disconnected);
         for timer in [
             Timer::Ping,

@@ -46,6 +46,9 @@ struct Sim {
     parser: ClientOpParser,
     events: Vec<Event>,
     shutdown_asked: bool,
+    /// Transports dropped at once / retired gently (a connection left on purpose).
+    dropped: usize,
+    retired: usize,
 }
 
 fn options() -> ConnectOptions {
@@ -94,6 +97,8 @@ impl Sim {
             parser: ClientOpParser::new(),
             events: Vec::new(),
             shutdown_asked: false,
+            dropped: 0,
+            retired: 0,
         };
         sim.machine.start(now);
         sim.step();
@@ -129,7 +134,14 @@ impl Sim {
                     self.machine.handle_credentials(result, panicked, self.now);
                 }
                 Action::GoLive => self.live = true,
-                Action::DropTransport => self.drop_transport(),
+                Action::DropTransport => {
+                    self.dropped += usize::from(self.open);
+                    self.drop_transport();
+                }
+                Action::RetireTransport => {
+                    self.retired += usize::from(self.open);
+                    self.drop_transport();
+                }
                 Action::Shutdown => self.shutdown_asked = true,
             }
         }
@@ -322,6 +334,11 @@ fn timeline_a_single_server_restart() {
 
     sim.eof();
     assert_eq!(sim.status(), Status::Reconnecting);
+    assert_eq!(
+        (sim.dropped, sim.retired),
+        (1, 0),
+        "a broken socket is dropped at once"
+    );
     let events = sim.take_events();
     assert_eq!(names(&events), ["Disconnected"]);
     assert!(matches!(
@@ -804,6 +821,8 @@ fn force_reconnect_skips_one_wait() {
         "{events:?}"
     );
     assert_eq!(sim.dials.len(), 2, "dialled without waiting");
+    // a connection left on purpose is retired gently; one that broke is dropped at once
+    assert_eq!((sim.retired, sim.dropped), (1, 0));
     sim.dial_refused();
     assert_eq!(sim.machine.poll_timeout().map(|t| t - sim.now), Some(W));
     sim.command(Command::ForceReconnect {

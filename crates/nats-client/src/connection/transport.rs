@@ -198,6 +198,43 @@ impl Transport {
         }
     }
 
+    /// Closes a connection left on purpose without losing what it holds (`force_reconnect`,
+    /// a lame-duck move): ends the write side (TCP: FIN once the write half goes; TLS: what
+    /// rustls holds, then close_notify; a WebSocket: a Close frame), then reads and discards
+    /// until the server closes, at most `within`. Dropping the socket at once would let a
+    /// server write that arrives after the close (a PONG, a message for a subscription) make
+    /// the kernel reset the connection and discard the bytes still queued in it. A socket
+    /// that does not finish in time is dropped then, as before.
+    pub(crate) async fn retire(self, within: std::time::Duration) {
+        let linger = async move {
+            let mut buf = BytesMut::with_capacity(8 * 1024);
+            match self {
+                Transport::Plain { mut read, write } => {
+                    // the queue let go of its clone at the disconnect: this is the last one
+                    drop(write);
+                    while matches!(read.read_buf(&mut buf).await, Ok(n) if n > 0) {
+                        buf.clear();
+                    }
+                }
+                mut other => {
+                    if std::future::poll_fn(|cx| other.poll_shutdown(cx))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    while matches!(
+                        std::future::poll_fn(|cx| other.poll_read(cx, &mut buf)).await,
+                        Ok(n) if n > 0
+                    ) {
+                        buf.clear();
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(within, linger).await;
+    }
+
     /// Ends the write side: TLS sends close_notify; a WebSocket sends a Close frame first;
     /// TCP sends FIN when its write half is dropped (the queue lets go of it when the
     /// connection closes).

@@ -1,4 +1,5 @@
-//! At most once over TLS across forced reconnects. The first core re-sent frames rustls had
+//! At most once over TLS across forced reconnects, and with the old connection retired gently,
+//! nothing lost either. The first core re-sent frames rustls had
 //! already taken when a reconnect cancelled a TLS write that was waiting for the socket:
 //! 4 forced reconnects during 200,000 publishes delivered 20,000–30,000 duplicates. It shows
 //! only when the socket is full, i.e. when the server reads more slowly than the client writes,
@@ -129,6 +130,12 @@ async fn forced_reconnects_during_a_tls_publish_burst_deliver_no_duplicates() {
     let distinct: HashSet<u32> = got.iter().copied().collect();
     let dupes = got.len() - distinct.len();
     assert_eq!(dupes, 0, "{dupes} duplicates of {} received", got.len());
-    // at most once: only what was in flight at a reconnect may be missing
-    assert!(distinct.len() as u32 > N - 20_000, "{}", distinct.len());
+    // A forced reconnect retires the old connection gently (its write side shut, then read
+    // until the server closes): what it had taken still reaches the server, so nothing is
+    // missing either (dropping it at once lost about 2,000 here).
+    assert_eq!(
+        distinct.len() as u32,
+        N,
+        "publishes lost across forced reconnects"
+    );
 }

@@ -227,6 +227,19 @@ impl ConnectionError {
         ConnectionError::Io(Arc::new(e))
     }
 
+    /// An end the application or the client chose (`close()`, a completed drain, every handle
+    /// dropped, `force_reconnect()`, leaving a lame-duck server), not a failure.
+    pub(crate) fn is_deliberate(&self) -> bool {
+        matches!(
+            self,
+            ConnectionError::ClosedByUser
+                | ConnectionError::Drained
+                | ConnectionError::HandlesDropped
+                | ConnectionError::ForcedReconnect
+                | ConnectionError::LameDuck
+        )
+    }
+
     pub(crate) fn eof() -> Self {
         ConnectionError::io(io::Error::new(
             io::ErrorKind::UnexpectedEof,

@@ -184,14 +184,7 @@ fn error_of(event: &Event) -> Option<ConnectionError> {
         Event::ServerError { error } => ConnectionError::Server(error.clone()),
         _ => return None,
     };
-    match error {
-        ConnectionError::ClosedByUser
-        | ConnectionError::ForcedReconnect
-        | ConnectionError::LameDuck
-        | ConnectionError::Drained
-        | ConnectionError::HandlesDropped => None,
-        error => Some(error),
-    }
+    (!error.is_deliberate()).then_some(error)
 }
 
 #[cfg(test)]

@@ -567,42 +567,56 @@ impl SubjectFilter {
     }
 }
 
-impl TryFrom<&str> for SubjectFilter {
-    type Error = SubjectError;
-    fn try_from(s: &str) -> Result<Self, SubjectError> {
-        SubjectFilter::try_from(s.to_owned())
+/// A filter: within the subject length limit and valid for subscribing.
+fn check_filter(s: &str) -> Result<(), SubjectError> {
+    if s.len() > MAX_SUBJECT_LEN {
+        return Err(SubjectError::TooLong);
     }
+    validate_subscribe_subject(s)
 }
 
-impl TryFrom<String> for SubjectFilter {
-    type Error = SubjectError;
-    fn try_from(s: String) -> Result<Self, SubjectError> {
-        if s.len() > MAX_SUBJECT_LEN {
-            return Err(SubjectError::TooLong);
+/// The conversions of a checked text type (`SubjectFilter`, `QueueGroup`): `TryFrom` a `&str`
+/// or a `String` and `FromStr` through `check`, `AsRef<str>` and `Display` as the text.
+macro_rules! checked_text {
+    ($ty:ident, $check:path) => {
+        impl TryFrom<&str> for $ty {
+            type Error = SubjectError;
+            fn try_from(s: &str) -> Result<Self, SubjectError> {
+                $check(s)?;
+                Ok(Self(s.to_owned()))
+            }
         }
-        validate_subscribe_subject(&s)?;
-        Ok(Self(s))
-    }
+
+        impl TryFrom<String> for $ty {
+            type Error = SubjectError;
+            fn try_from(s: String) -> Result<Self, SubjectError> {
+                $check(&s)?;
+                Ok(Self(s))
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = SubjectError;
+            fn from_str(s: &str) -> Result<Self, SubjectError> {
+                Self::try_from(s)
+            }
+        }
+
+        impl AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl std::str::FromStr for SubjectFilter {
-    type Err = SubjectError;
-    fn from_str(s: &str) -> Result<Self, SubjectError> {
-        Self::try_from(s)
-    }
-}
-
-impl AsRef<str> for SubjectFilter {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for SubjectFilter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+checked_text!(SubjectFilter, check_filter);
 
 /// A validated queue group name: non-empty, no whitespace (what the server accepts in `SUB`).
 /// Queue-subscribe methods take any `AsRef<str>`, so a `QueueGroup` or a plain `&str` (checked
@@ -651,40 +665,7 @@ impl QueueGroup {
     }
 }
 
-impl TryFrom<&str> for QueueGroup {
-    type Error = SubjectError;
-    fn try_from(s: &str) -> Result<Self, SubjectError> {
-        validate_queue_group(s)?;
-        Ok(Self(s.to_owned()))
-    }
-}
-
-impl TryFrom<String> for QueueGroup {
-    type Error = SubjectError;
-    fn try_from(s: String) -> Result<Self, SubjectError> {
-        validate_queue_group(&s)?;
-        Ok(Self(s))
-    }
-}
-
-impl std::str::FromStr for QueueGroup {
-    type Err = SubjectError;
-    fn from_str(s: &str) -> Result<Self, SubjectError> {
-        Self::try_from(s)
-    }
-}
-
-impl AsRef<str> for QueueGroup {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for QueueGroup {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+checked_text!(QueueGroup, validate_queue_group);
 
 #[cfg(test)]
 mod tests {

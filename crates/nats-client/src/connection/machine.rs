@@ -610,15 +610,9 @@ impl Connection {
     }
 
     fn after_handshake_step(&mut self, next: Next, now: Instant) {
-        let State::Handshaking(hs) = &self.state else {
-            return;
-        };
-        if matches!(next, Next::UpgradeTls | Next::Authenticate) && self.initial.is_some() {
-            // R10: the first walk also tries the servers this INFO announces, in the same
-            // pass, even if this server then refuses the connection.
-            if let Some(urls) = hs.info.as_ref().map(|i| i.connect_urls.clone()) {
-                self.learn_during_first_walk(&urls);
-            }
+        if matches!(next, Next::UpgradeTls | Next::Authenticate) {
+            // the INFO has just arrived
+            self.learn_during_first_walk();
         }
         let State::Handshaking(hs) = &self.state else {
             return;
@@ -795,15 +789,24 @@ impl Connection {
         }
     }
 
-    /// R10: servers an INFO announces during the first walk join the pool at once (quietly, as
-    /// the first connection's INFO does), so the walk reaches them in the same pass; the walk
-    /// reads the pool afresh for each server, so a pool that grows or shrinks under it is fine.
-    fn learn_during_first_walk(&mut self, urls: &[String]) {
-        if self.opts.ignore_discovered_servers || urls.is_empty() {
+    /// R10: servers the INFO of a handshake announces during the first walk join the pool at
+    /// once (quietly, as the first connection's INFO does), so the walk reaches them in the
+    /// same pass even if this server then refuses; the walk reads the pool afresh for each
+    /// server, so a pool that grows or shrinks under it is fine.
+    fn learn_during_first_walk(&mut self) {
+        if self.initial.is_none() || self.opts.ignore_discovered_servers {
             return;
         }
-        self.pool.apply_connect_urls(urls, &mut self.rng);
-        self.publish_pool();
+        let State::Handshaking(hs) = &self.state else {
+            return;
+        };
+        let Some(urls) = hs.info.as_ref().map(|i| i.connect_urls.clone()) else {
+            return;
+        };
+        if !urls.is_empty() {
+            self.pool.apply_connect_urls(&urls, &mut self.rng);
+            self.publish_pool();
+        }
     }
 
     /// Applies a server INFO (R95–R102). `initial` is the first connection's INFO.
@@ -945,12 +948,9 @@ impl Connection {
     /// Ends the live connection: the transport goes, the queue keeps what was not written (D1),
     /// PING waiters fail (R74), `Disconnected` fires once with its cause (D2).
     fn teardown(&mut self, cause: ConnectionError, _now: Instant) {
-        let deliberate = matches!(
-            cause,
-            ConnectionError::ForcedReconnect | ConnectionError::LameDuck
-        );
+        // a live connection left on purpose (force_reconnect, a lame-duck move)
         self.actions.push_back(
-            if deliberate && matches!(self.state, State::Connected { .. }) {
+            if cause.is_deliberate() && matches!(self.state, State::Connected { .. }) {
                 Action::RetireTransport
             } else {
                 Action::DropTransport

@@ -66,3 +66,21 @@ pub(crate) async fn wait_event(
     .await;
     seen
 }
+
+/// Notifies when dropped. Moved into a callback, it shows that the client let go of the
+/// callback, i.e. every task that could still call it has ended: a positive sign to wait on.
+pub(crate) struct DropSignal(std::sync::Arc<tokio::sync::Notify>);
+
+impl DropSignal {
+    /// The signal, and what to wait on (`gone.notified()`) for its drop.
+    pub(crate) fn new() -> (DropSignal, std::sync::Arc<tokio::sync::Notify>) {
+        let gone = std::sync::Arc::new(tokio::sync::Notify::new());
+        (DropSignal(std::sync::Arc::clone(&gone)), gone)
+    }
+}
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        self.0.notify_one();
+    }
+}

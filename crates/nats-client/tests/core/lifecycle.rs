@@ -9,7 +9,7 @@ use nats_client::{
 };
 use nats_testkit::{NatsServer, ScriptedServer};
 
-use crate::util::{connect_scripted, eventually, next_msg, wait_event, within};
+use crate::util::{connect_scripted, eventually, next_msg, wait_event, within, DropSignal};
 
 #[tokio::test]
 async fn flush_is_a_round_trip_and_times_out_without_pong() {
@@ -283,13 +283,20 @@ async fn r113_drain_waits_for_a_slow_consumer_to_consume_what_arrived() {
     );
 }
 
-/// Set when dropped: what it was moved into is gone.
-struct DropSignal(std::sync::Arc<tokio::sync::Notify>);
-
-impl Drop for DropSignal {
-    fn drop(&mut self) {
-        self.0.notify_one();
-    }
+/// An event callback that counts its calls, and the signal of its drop.
+fn counting_callback(
+    calls: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> (
+    impl Fn(&Event) + Send + Sync + 'static,
+    std::sync::Arc<tokio::sync::Notify>,
+) {
+    let (signal, gone) = DropSignal::new();
+    let calls = std::sync::Arc::clone(calls);
+    let callback = move |_: &Event| {
+        let _keep = &signal;
+        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    };
+    (callback, gone)
 }
 
 /// R9: a failed first connect (no `retry_on_failed_connect`) fires no callback at all and
@@ -298,15 +305,7 @@ impl Drop for DropSignal {
 #[tokio::test]
 async fn r9_a_failed_first_connect_fires_nothing_and_leaves_nothing_behind() {
     let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let gone = std::sync::Arc::new(tokio::sync::Notify::new());
-    let callback = {
-        let calls = std::sync::Arc::clone(&calls);
-        let signal = DropSignal(std::sync::Arc::clone(&gone));
-        move |_: &Event| {
-            let _keep = &signal;
-            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    };
+    let (callback, gone) = counting_callback(&calls);
     let port = nats_testkit::free_port();
     let result = ConnectOptions::new()
         .event_callback(callback)
@@ -322,14 +321,7 @@ async fn r9_a_failed_first_connect_fires_nothing_and_leaves_nothing_behind() {
         .await
         .unwrap();
     proxy.set_fault(nats_testkit::Fault::BlackHole);
-    let callback = {
-        let calls = std::sync::Arc::clone(&calls);
-        let signal = DropSignal(std::sync::Arc::clone(&gone));
-        move |_: &Event| {
-            let _keep = &signal;
-            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    };
+    let (callback, gone) = counting_callback(&calls);
     let connecting = ConnectOptions::new()
         .event_callback(callback)
         .connection_timeout(Duration::from_secs(3600))

@@ -7,4 +7,4 @@ mod wait;
 mod scripted;
 
 pub(crate) use scripted::connect_scripted;
-pub(crate) use wait::{eventually, next_msg, wait_event, within};
+pub(crate) use wait::{eventually, next_msg, wait_event, within, DropSignal};

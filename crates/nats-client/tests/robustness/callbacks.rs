@@ -8,6 +8,7 @@ use nats_client::{Auth, CallbackKind, Event, Status};
 use nats_testkit::{NatsServer, ServerConfig};
 
 use crate::util::{assert_drains_and_closes, assert_usable, fast, wait_event, within};
+use crate::wait::DropSignal;
 
 fn panicked(kind: CallbackKind) -> impl Fn(&Event) -> bool {
     move |e| matches!(e, Event::CallbackPanicked { callback, .. } if *callback == kind)
@@ -214,15 +215,6 @@ async fn dropping_a_handler_subscription_unsubscribes() {
         .is_err());
 }
 
-/// Set when dropped: the callback it was moved into is gone (its dispatcher has ended).
-struct DropSignal(Arc<tokio::sync::Notify>);
-
-impl Drop for DropSignal {
-    fn drop(&mut self) {
-        self.0.notify_one();
-    }
-}
-
 /// R89: with `no_callbacks_after_client_close`: the callbacks see everything before a user's
 /// `close()` and nothing it causes; `events()` still gets its Disconnected and Closed. Without
 /// the option (the second client) the callbacks see them too.
@@ -231,10 +223,9 @@ async fn no_callbacks_after_client_close() {
     let server = NatsServer::start().await.unwrap();
     for quiet in [true, false] {
         let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-        let gone = Arc::new(tokio::sync::Notify::new());
+        let (signal, gone) = DropSignal::new();
         let callback = {
             let seen = Arc::clone(&seen);
-            let signal = DropSignal(Arc::clone(&gone));
             move |e: &Event| {
                 let _keep = &signal;
                 let name = format!("{e:?}");

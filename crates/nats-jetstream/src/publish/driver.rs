@@ -257,12 +257,10 @@ type Verdict = (String, Option<bool>);
 impl Driver {
     async fn run(mut self) {
         let (verdict_tx, mut verdicts) = mpsc::unbounded_channel::<Verdict>();
-        let mut armed: Option<Instant> = None;
         loop {
             let deadline = {
                 let mut w = self.shared.lock();
-                let d = keep_armed(w.next_deadline(), armed, Instant::now());
-                armed = d;
+                let d = keep_armed(w.next_deadline(), w.driver_deadline, Instant::now());
                 w.driver_deadline = d;
                 if w.is_empty() && self.shared.detached.load(Ordering::Acquire) {
                     break;
@@ -359,10 +357,9 @@ impl Driver {
 /// one per publish) only to set a timer seconds away. `deadline_moved_up` still wakes it for a
 /// deadline before `armed`.
 fn keep_armed(next: Option<Instant>, armed: Option<Instant>, now: Instant) -> Option<Instant> {
-    match (next, armed) {
-        (Some(next), Some(armed)) if armed > now => Some(next.min(armed)),
-        (None, Some(armed)) if armed > now => Some(armed),
-        _ => next,
+    match armed.filter(|armed| *armed > now) {
+        Some(armed) => Some(next.map_or(armed, |next| next.min(armed))),
+        None => next,
     }
 }
 

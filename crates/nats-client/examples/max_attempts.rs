@@ -52,5 +52,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if failed != 3 || !matches!(reason, ConnectionError::NoServers) {
         return Err("expected 3 failed attempts and NoServers".into());
     }
+    // the last error says it too (and stays readable after the close)
+    println!(
+        "last error: {:?}",
+        client.last_error().map(|e| e.to_string())
+    );
+    if !matches!(client.last_error(), Some(ConnectionError::NoServers)) {
+        return Err("expected last_error() to be NoServers".into());
+    }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! # Pull consumers
 //!
 //! A durable pull consumer: one `fetch` of a batch, then `messages()`, the continuous stream,
-//! with an ack, a nak that brings a message back, and message metadata.
+//! with a nak that brings a message back (`nak_with_delay`), `in_progress` before the final
+//! `double_ack`, and message metadata.
 //!
 //! ```text
 //! cargo run -p nats-jetstream --example pull_consume
@@ -12,7 +13,6 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use nats_jetstream::consumer::pull;
 use nats_jetstream::stream::{self, StorageType};
-use nats_jetstream::AckKind;
 use nats_testkit::NatsServer;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -71,10 +71,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !nacked {
             nacked = true;
             println!("nak {:?}: try again in 100 ms", msg.payload);
-            msg.ack_with(AckKind::Nak(Some(Duration::from_millis(100))))
-                .await?;
+            msg.nak_with_delay(Duration::from_millis(100)).await?; // ack_with(AckKind::Nak(..))
             continue;
         }
+        // still working: restart the ack wait (may be sent any number of times)
+        msg.in_progress().await?;
         println!("consumed {:?} (delivery {delivered})", msg.payload);
         msg.double_ack().await?;
         done += 1;

@@ -719,6 +719,13 @@ impl Connection {
         self.shared.view.set_connect_result(Ok(()));
         self.publish_pool();
         self.handle_records(&mut commands, now);
+        if !first {
+            // R76: one round trip after each reconnect, behind the resubscriptions and the
+            // reconnect buffer: its PONG shows the new server took them (with
+            // `at_least_once` it confirms the re-sent publishes at once), and a server that
+            // accepted the handshake but cannot serve is found by the keep-alive rules.
+            let _ = self.shared.queue.ping(PongWaiter::KeepAlive);
+        }
     }
 
     // ----- the live connection -------------------------------------------------------------

@@ -361,10 +361,17 @@ fn timeline_a_single_server_restart() {
     );
     assert_eq!(sim.until_next_timer(), W);
     sim.connect("");
-    // R54, R65: CONNECT + PING, then the subscriptions, then the buffered publishes.
+    // R54, R65: CONNECT + PING, then the subscriptions, then the buffered publishes; R76:
+    // then the reconnect's own round trip.
     assert_eq!(
         op_names(&sim.wire),
-        ["CONNECT", "PING", "SUB orders.> 1", "PUB orders.new"]
+        [
+            "CONNECT",
+            "PING",
+            "SUB orders.> 1",
+            "PUB orders.new",
+            "PING"
+        ]
     );
     assert_eq!(names(&sim.take_events()), ["Reconnected", "Resubscribed"]);
     assert_eq!(sim.status(), Status::Connected);

@@ -131,25 +131,28 @@ async fn d3_draining_subscription_is_not_resent() {
         other => panic!("expected SUB keep, got {other:?}"),
     }
     // The positive sign that a re-sent SUB would have come by now: the PING of a flush made
-    // after the reconnect comes after every resubscription.
-    let flushing = {
+    // after the reconnect comes after every resubscription. Every PING is answered (the
+    // reconnect's own round trip, R76, comes first) until the flush returns.
+    let mut flushing = {
         let c = client.clone();
         tokio::spawn(async move { c.flush().await })
     };
-    loop {
-        match within("ops up to the flush PING", conn2.expect_op())
-            .await
-            .unwrap()
-        {
-            ClientOp::Ping => break,
-            ClientOp::Sub { subject, .. } if subject == "going" => {
-                panic!("drained subscription re-sent")
+    within("flush", async {
+        loop {
+            let op = tokio::select! {
+                done = &mut flushing => return done.unwrap().unwrap(),
+                op = conn2.expect_op() => op.unwrap(),
+            };
+            match op {
+                ClientOp::Ping => conn2.send_pong().await.unwrap(),
+                ClientOp::Sub { subject, .. } if subject == "going" => {
+                    panic!("drained subscription re-sent")
+                }
+                _ => {}
             }
-            _ => {}
         }
-    }
-    conn2.send_pong().await.unwrap();
-    within("flush", flushing).await.unwrap().unwrap();
+    })
+    .await;
 }
 
 /// R79: rtt() measures one round trip while connected, fails at once while reconnecting and

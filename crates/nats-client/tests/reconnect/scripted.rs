@@ -216,6 +216,69 @@ async fn r54_r57_resubscription_bytes_carry_sid_and_remaining_count() {
     drop(q.unsubscribe().await);
 }
 
+/// R76: after each reconnect (not after the first connect) the client makes one round trip of
+/// its own, queued behind the resubscriptions and the reconnect buffer.
+#[tokio::test]
+async fn r76_one_round_trip_after_each_reconnect() {
+    let scripted = ScriptedServer::start().await.unwrap();
+    let rec = Recorder::new();
+    let (client, mut conn) = connect_scripted(&scripted, rec.install(fast())).await;
+    // The first connection: the first op after the handshake is the user's, no PING.
+    client
+        .publish("first", Bytes::from_static(b"1"))
+        .await
+        .unwrap();
+    let op = within("op", conn.expect_op()).await.unwrap();
+    assert!(
+        matches!(&op, ClientOp::Pub { subject, .. } if subject == "first"),
+        "{op:?}"
+    );
+    let sub = client.subscribe("kept").await.unwrap();
+    let op = within("op", conn.expect_op()).await.unwrap();
+    assert!(matches!(op, ClientOp::Sub { .. }), "{op:?}");
+    for round in 1..=2u64 {
+        conn.close().await;
+        rec.wait_count("Disconnected", round as usize, crate::util::is_disconnected)
+            .await;
+        client
+            .publish("buffered", Bytes::from_static(b"b"))
+            .await
+            .unwrap();
+        conn = within("accept", scripted.accept()).await.unwrap();
+        conn.handshake().await.unwrap();
+        let mut ops = Vec::new();
+        loop {
+            let op = within("op", conn.expect_op()).await.unwrap();
+            let ping = matches!(op, ClientOp::Ping);
+            ops.push(op);
+            if ping {
+                break;
+            }
+        }
+        // The resubscription and the buffered publish, then the round trip's PING.
+        assert!(
+            matches!(ops.as_slice(), [
+                ClientOp::Sub { subject: s, sid, .. },
+                ClientOp::Pub { subject: p, .. },
+                ClientOp::Ping,
+            ] if s == "kept" && *sid == sub.sid() && p == "buffered"),
+            "round {round}: {ops:?}"
+        );
+        conn.send_pong().await.unwrap();
+        rec.wait_count("Reconnected", round as usize, is_reconnected)
+            .await;
+        // The PONG is taken: a flush still gets its own answer.
+        let flushing = tokio::spawn({
+            let client = client.clone();
+            async move { client.flush().await }
+        });
+        within("flush PING", conn.expect_ping()).await.unwrap();
+        conn.send_pong().await.unwrap();
+        within("flush", flushing).await.unwrap().unwrap();
+    }
+    assert_eq!(client.statistics().reconnects, 2);
+}
+
 /// R43, R44, R46: an auth -ERR on a live connection is an event (the client keeps the socket);
 /// when the server then closes it and answers the next handshake with the same auth error,
 /// that is the same error twice from one server: Closed{Connect(auth)}, one Disconnected.

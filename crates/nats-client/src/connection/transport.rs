@@ -3,7 +3,7 @@
 //!
 //! Plain TCP is split: the write half is shared with the write queue, so a publisher whose
 //! frame is alone while the driver is idle can write it directly (a lone request then goes out
-//! without a task hop). A TLS stream and a WebSocket ([`websocket`](super::websocket)) belong
+//! without a task hop). A TLS stream and a WebSocket ([`websocket`]) belong
 //! to the driver.
 //!
 //! Writes count as sent what the transport accepted — for TLS, what rustls took into its

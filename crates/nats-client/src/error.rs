@@ -346,6 +346,12 @@ pub enum SubscribeError {
     /// The client (or this subscription) is closed.
     #[error("connection closed")]
     Closed,
+    /// The server refused this subscription (`-ERR 'Permissions Violation for Subscription
+    /// to …'`): what [`Subscriber::try_next`](crate::Subscriber::try_next) returns with
+    /// [`ConnectOptions::permission_error_on_subscribe`](crate::ConnectOptions::permission_error_on_subscribe)
+    /// until a new connection re-sends the subscription (R59).
+    #[error("subscription refused: {0}")]
+    PermissionDenied(#[source] ServerError),
 }
 
 /// Why a request failed.

@@ -236,6 +236,7 @@ pub struct ConnectOptions {
     pub(crate) max_control_line: usize,
     pub(crate) callbacks: Vec<EventCallback>,
     pub(crate) no_callbacks_after_client_close: bool,
+    pub(crate) permission_error_on_subscribe: bool,
     /// `at_least_once` and its settings (setters in `at_least_once.rs`).
     pub(crate) at_least_once: AtLeastOnce,
 }
@@ -278,6 +279,7 @@ impl Default for ConnectOptions {
             max_control_line: DEFAULT_MAX_CONTROL_LINE,
             callbacks: Vec::new(),
             no_callbacks_after_client_close: false,
+            permission_error_on_subscribe: false,
             at_least_once: AtLeastOnce::default(),
         }
     }
@@ -445,6 +447,39 @@ impl ConnectOptions {
         self
     }
 
+    /// With `true`, a subscription the server refuses (`-ERR 'Permissions Violation for
+    /// Subscription to …'`) makes its [`Subscriber::try_next`](crate::Subscriber::try_next)
+    /// return [`SubscribeError::PermissionDenied`](crate::SubscribeError::PermissionDenied)
+    /// once no message is waiting, instead of waiting for messages that will not come (nats.go's
+    /// `PermissionErrOnSubscribe`; default false). The error holds until a new connection
+    /// re-sends the subscription (R59): if the account may subscribe by then, messages flow
+    /// again. Either way the refusal is a [`ServerError`](crate::Event::ServerError) event and
+    /// [`Subscriber::permission_error`](crate::Subscriber::permission_error) tells it; the
+    /// `Stream` of messages itself is not ended by it.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use nats_client::{ConnectOptions, SubscribeError};
+    /// let client = ConnectOptions::new()
+    ///     .permission_error_on_subscribe(true)
+    ///     .connect("nats://127.0.0.1:4222")
+    ///     .await?;
+    /// let mut sub = client.subscribe("payroll.>").await?;
+    /// match sub.try_next().await {
+    ///     Ok(Some(msg)) => println!("{:?}", msg.payload),
+    ///     Ok(None) => println!("unsubscribed"),
+    ///     Err(SubscribeError::PermissionDenied(e)) => eprintln!("not allowed: {e}"),
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn permission_error_on_subscribe(mut self, enabled: bool) -> Self {
+        self.permission_error_on_subscribe = enabled;
+        self
+    }
+
     /// The longest control line the server accepts: its `max_control_line` setting (default
     /// 4096 bytes, the server's default). A publish or subscription whose control line (`PUB`
     /// with subject, reply and size; `SUB` with subject and queue group) would be longer is
@@ -525,6 +560,10 @@ impl fmt::Debug for ConnectOptions {
             .field(
                 "no_callbacks_after_client_close",
                 &self.no_callbacks_after_client_close,
+            )
+            .field(
+                "permission_error_on_subscribe",
+                &self.permission_error_on_subscribe,
             )
             .field("connection_timeout", &self.connection_timeout)
             .field("ping_interval", &self.ping_interval)

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_core::{FusedStream, Stream};
+use nats_proto::ServerError;
 
 use crate::dedup::Dedup;
 use crate::error::{DrainError, SubscribeError};
@@ -195,6 +196,67 @@ impl Subscriber {
     /// ```
     pub fn pending(&self) -> usize {
         self.local.len() + self.state.queued_now()
+    }
+
+    /// The server's refusal of this subscription (`-ERR 'Permissions Violation for
+    /// Subscription to …'`, also a [`ServerError`](crate::Event::ServerError) event), until a
+    /// new connection re-sends the subscription (R59). `None` while it is accepted, as far as
+    /// the client knows: a server only ever answers a SUB it refuses.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// let sub = client.subscribe("payroll.>").await?;
+    /// client.flush().await?;
+    /// if let Some(refusal) = sub.permission_error() {
+    ///     eprintln!("not allowed: {refusal}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn permission_error(&self) -> Option<ServerError> {
+        self.state.denied()
+    }
+
+    /// The next message, as the `Stream` gives it (`StreamExt::next`), or
+    /// the server's refusal of the subscription: with
+    /// [`ConnectOptions::permission_error_on_subscribe`](crate::ConnectOptions::permission_error_on_subscribe),
+    /// a refused subscription returns [`SubscribeError::PermissionDenied`] once no message is
+    /// waiting (messages that arrived before the refusal come first), until a new connection
+    /// re-sends it (R59). Without the option it only waits for messages. `Ok(None)`: the
+    /// subscription has ended. Cancel-safe: dropping the future loses no message.
+    ///
+    /// # Errors
+    ///
+    /// [`SubscribeError::PermissionDenied`], as described.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(client: nats_client::Client) -> Result<(), nats_client::Error> {
+    /// let mut sub = client.subscribe("orders.>").await?;
+    /// while let Some(msg) = sub.try_next().await? {
+    ///     println!("{:?}", msg.payload);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn try_next(&mut self) -> Result<Option<Message>, SubscribeError> {
+        std::future::poll_fn(|cx| self.poll_try_next(cx)).await
+    }
+
+    fn poll_try_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Message>, SubscribeError>> {
+        if self.local.is_empty()
+            && !self.ended
+            && self.client.shared().options.permission_error_on_subscribe
+        {
+            if let Some(refusal) = self.state.denied_when_empty() {
+                return Poll::Ready(Err(SubscribeError::PermissionDenied(refusal)));
+            }
+        }
+        Pin::new(self).poll_next(cx).map(Ok)
     }
 
     /// Unsubscribes now; messages still queued are discarded and the stream ends.

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use bytes::BytesMut;
+use nats_proto::ServerError;
 
 use crate::callback::{guarded, CallbackKind, CallbackPanic};
 use crate::message::Message;
@@ -79,6 +80,9 @@ struct Queue {
     /// Auto-unsubscribe after this many messages in total (R57).
     max: Option<u64>,
     slow: bool,
+    /// The server refused this subscription on the current connection (cleared when the SUB
+    /// is re-sent, R59).
+    denied: Option<ServerError>,
 }
 
 /// One subscription: written by the driver, read by its [`Subscriber`](crate::Subscriber).
@@ -125,6 +129,7 @@ impl SubState {
                 received_at_subscribe: 0,
                 max: None,
                 slow: false,
+                denied: None,
             }),
             yielded: AtomicU64::new(0),
             draining: AtomicBool::new(false),
@@ -253,6 +258,8 @@ impl SubState {
         }
         nats_proto::encode_sub(buf, &self.subject, self.queue_group.as_deref(), self.sid);
         q.received_at_subscribe = q.received;
+        // R59: the new connection asks again.
+        q.denied = None;
         if let Some(max) = q.max {
             nats_proto::encode_unsub(buf, self.sid, Some(max.saturating_sub(q.received)));
         }
@@ -274,6 +281,32 @@ impl SubState {
 
     pub(crate) fn dropped(&self) -> u64 {
         self.lock().dropped
+    }
+
+    /// The server refused this subscription: recorded, and a waiting subscriber is woken.
+    pub(crate) fn deny(&self, error: &ServerError) {
+        let mut q = self.lock();
+        q.denied = Some(error.clone());
+        let waker = q.waker.take();
+        drop(q);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// The refusal recorded for the current connection, if any.
+    pub(crate) fn denied(&self) -> Option<ServerError> {
+        self.lock().denied.clone()
+    }
+
+    /// The refusal, if one is recorded and no message is waiting in the shared queue.
+    pub(crate) fn denied_when_empty(&self) -> Option<ServerError> {
+        let q = self.lock();
+        if q.msgs.is_empty() {
+            q.denied.clone()
+        } else {
+            None
+        }
     }
 
     pub(crate) fn set_limits(&self, msgs: usize, bytes: usize) {
@@ -384,6 +417,20 @@ impl SubTable {
             .count()
     }
 
+    /// Records a subscription refusal (`-ERR 'Permissions Violation for Subscription to "S"'`,
+    /// with `using queue "Q"` for a queue subscription) on every subscription with exactly that
+    /// subject and queue group; returns how many.
+    pub(crate) fn deny(&self, subject: &str, queue: Option<&str>, error: &ServerError) -> usize {
+        let mut n = 0;
+        for s in self.map.values() {
+            if !s.is_mux && s.subject == subject && s.queue_group.as_deref() == queue {
+                s.deny(error);
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Ends every subscription's stream (close).
     pub(crate) fn close_all(&mut self) {
         for s in self.map.values() {
@@ -460,5 +507,43 @@ mod tests {
         s.deliver(msg(2), &mut wake);
         assert_eq!(s.deliver(msg(3), &mut wake), Delivery::LastMessage);
         assert_eq!(s.deliver(msg(4), &mut wake), Delivery::Ignored);
+    }
+
+    #[test]
+    fn r59_a_refusal_goes_to_the_exact_subscription_and_is_cleared_at_resend() {
+        let sub = |sid, subject: &str, queue: Option<&str>| {
+            Arc::new(SubState::new(
+                sid,
+                subject.into(),
+                queue.map(String::from),
+                false,
+                (10, 1024),
+                Arc::default(),
+            ))
+        };
+        let plain = sub(1, "a.b", None);
+        let grouped = sub(2, "a.b", Some("g"));
+        let other = sub(3, "a.*", None);
+        let mut table = SubTable::default();
+        for s in [&plain, &grouped, &other] {
+            table.insert(Arc::clone(s));
+        }
+        let refusal =
+            ServerError::parse("-ERR 'Permissions Violation for Subscription to \"a.b\"'");
+        assert_eq!(table.deny("a.b", None, &refusal), 1);
+        assert_eq!(plain.denied(), Some(refusal.clone()));
+        assert_eq!(grouped.denied(), None, "a queue refusal names its group");
+        assert_eq!(other.denied(), None, "subjects are compared as written");
+        assert_eq!(table.deny("a.b", Some("g"), &refusal), 1);
+        assert!(grouped.denied().is_some());
+        // a queued message comes before the refusal
+        let mut wake = Vec::new();
+        plain.deliver(msg(1), &mut wake);
+        assert_eq!(plain.denied_when_empty(), None);
+        // the new connection's SUB asks again
+        let mut buf = BytesMut::new();
+        assert_eq!(table.resubscribe(&mut buf), 3);
+        assert_eq!(plain.denied(), None);
+        assert_eq!(grouped.denied(), None);
     }
 }

@@ -141,6 +141,87 @@ async fn r51_permission_violation_is_an_event_and_keeps_the_connection() {
     assert_eq!(client.status(), Status::Connected);
 }
 
+/// A user who may subscribe to `ok.>` (and, with `secret`, to `secret.>` too).
+fn limited_user(secret: bool) -> ServerConfig {
+    let allow = if secret {
+        r#"["ok.>", "secret.>", "_INBOX.>"]"#
+    } else {
+        r#"["ok.>", "_INBOX.>"]"#
+    };
+    ServerConfig::new().extra(format!(
+        r#"authorization {{ users = [ {{ user: "limited", password: "pw",
+             permissions: {{ publish: {{ allow: [">"] }}, subscribe: {{ allow: {allow} }} }} }} ] }}"#
+    ))
+}
+
+/// Protocol notes ("surface permission errors to the affected subscription"), R59, and
+/// `permission_error_on_subscribe`: a refused subscription knows it and `try_next` returns the
+/// refusal; the other subscriptions are untouched; once a new connection re-sends the SUB and the
+/// account may make it, the error is gone and messages flow.
+#[tokio::test]
+async fn r59_a_refused_subscription_reports_it_until_it_is_resent() {
+    let mut server = limited_user(false).start().await.unwrap();
+    let client = ConnectOptions::new()
+        .user_and_password("limited", "pw")
+        .permission_error_on_subscribe(true)
+        .connect(server.url())
+        .await
+        .unwrap();
+    let mut events = client.events();
+    let mut refused = client.subscribe("secret.x").await.unwrap();
+    let mut fine = client.subscribe("ok.y").await.unwrap();
+    wait_event(&mut events, |e| matches!(e, Event::ServerError { .. })).await;
+    let refusal = refused
+        .permission_error()
+        .expect("recorded on the subscription");
+    assert_eq!(refusal.kind(), &ServerErrorKind::PermissionViolation);
+    assert!(refusal.message().contains("secret.x"), "{refusal}");
+    assert!(fine.permission_error().is_none());
+    match within("try_next", refused.try_next()).await {
+        Err(SubscribeError::PermissionDenied(e)) => assert_eq!(e, refusal),
+        other => panic!("{other:?}"),
+    }
+    // still refused on a second look: the error holds until the SUB is re-sent
+    assert!(matches!(
+        within("try_next", refused.try_next()).await,
+        Err(SubscribeError::PermissionDenied(_))
+    ));
+    client.publish("ok.y", "1".into()).await.unwrap();
+    assert!(within("try_next", fine.try_next()).await.unwrap().is_some());
+
+    // The account may now subscribe; a new connection re-sends the subscription (R59).
+    server.reload(limited_user(true)).await.unwrap();
+    client.force_reconnect().await.unwrap();
+    wait_event(&mut events, |e| matches!(e, Event::Reconnected)).await;
+    assert!(refused.permission_error().is_none(), "cleared at resend");
+    client.publish("secret.x", "2".into()).await.unwrap();
+    let msg = within("try_next", refused.try_next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&msg.payload[..], b"2");
+    assert_eq!(client.status(), Status::Connected);
+}
+
+/// Without `permission_error_on_subscribe` the refusal is recorded and an event, and
+/// `try_next` keeps waiting for messages (nats.go's default).
+#[tokio::test]
+async fn without_the_option_try_next_does_not_return_the_refusal() {
+    use futures_util::FutureExt;
+    let server = limited_user(false).start().await.unwrap();
+    let client = ConnectOptions::new()
+        .user_and_password("limited", "pw")
+        .connect(server.url())
+        .await
+        .unwrap();
+    let mut events = client.events();
+    let mut refused = client.subscribe("secret.x").await.unwrap();
+    // the positive sign: the refusal reached the client (recorded before the event)
+    wait_event(&mut events, |e| matches!(e, Event::ServerError { .. })).await;
+    assert!(refused.permission_error().is_some());
+    assert!(refused.try_next().now_or_never().is_none(), "still waiting");
+}
+
 #[tokio::test]
 async fn r52_unknown_fatal_err_closes_without_reconnecting() {
     let scripted = ScriptedServer::start().await.unwrap();

@@ -116,6 +116,16 @@ impl Connection {
 
     /// A `-ERR` on a live connection (R43, R46, R50–R52).
     fn server_error(&mut self, error: ServerError, now: Instant) {
+        if let Some(("subscription", subject, queue)) = error.permission_subject() {
+            // The refused subscription learns it too (before the event goes out).
+            let refused = self.subs.deny(subject, queue, &error);
+            tracing::warn!(
+                subject,
+                ?queue,
+                subscriptions = refused,
+                "subscription refused"
+            );
+        }
         if error.is_connection_kept() {
             self.events.push_back(Event::ServerError { error });
             return;

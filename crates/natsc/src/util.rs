@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nats_client::HeaderMap;
+use nats_client::{HeaderMap, ToServerAddrs};
 use tokio::io::AsyncReadExt;
 
 use crate::error::{CliError, Result};
@@ -43,6 +43,19 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Parses a count of at least 1: "-1" is a value error that says so (not an unknown flag:
 /// the flags using it allow a leading '-').
+/// A server list for messages: passwords and tokens in the URLs shown as `***` (a URL that
+/// does not parse is shown as `<invalid URL>`, never as typed).
+pub(crate) fn shown_urls(urls: &str) -> String {
+    match urls.to_server_addrs() {
+        Ok(addrs) => addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        Err(_) => "<invalid URL>".into(),
+    }
+}
+
 pub(crate) fn parse_count(s: &str) -> Result<u64, String> {
     let t = s.trim();
     if t.starts_with('-') {
@@ -357,5 +370,15 @@ mod tests {
             rfc3339(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
             "2023-11-14T22:13:20.123Z"
         );
+    }
+
+    #[test]
+    fn shown_urls_hide_passwords_and_tokens() {
+        assert_eq!(
+            shown_urls("nats://bob:hunter2@a:4222,tls://t0ken@b:4223"),
+            "nats://bob:***@a:4222,tls://***@b:4223"
+        );
+        assert_eq!(shown_urls("a"), "nats://a:4222");
+        assert!(!shown_urls("nats://bob:hunter2@").contains("hunter2"));
     }
 }

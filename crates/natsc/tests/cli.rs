@@ -280,6 +280,34 @@ async fn demo_both_acts_core_loses_nothing_buffered_jetstream_exactly_once() {
     assert!(summary.contains("exactly once"), "{stdout}");
 }
 
+/// A subscription the account may not make ends `natsc sub` with one line naming the refusal
+/// (exit 1), and a password given in the URL is never printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn sub_refused_by_permissions_is_one_line_and_hides_the_password() {
+    let server = ServerConfig::new()
+        .extra(
+            r#"authorization { users = [ { user: "limited", password: "s3cret",
+                 permissions: { subscribe: { allow: ["ok.>", "_INBOX.>"] } } } ] }"#,
+        )
+        .start()
+        .await
+        .unwrap();
+    let url = format!("nats://limited:s3cret@127.0.0.1:{}", server.port());
+    let out = output(&["-s", &url, "sub", "secret.x"]).await;
+    assert_one_line_failure(
+        &out,
+        "Permissions Violation for Subscription to \"secret.x\"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // the listening line shows the URL with the password masked (and never as typed)
+    let child = background(&["-s", &url, "sub", "ok.x", "--count", "1"], "limited:***@").await;
+    let pubbed = output(&["-s", &url, "pub", "ok.x", "hi"]).await;
+    assert!(pubbed.status.success(), "{}", text(&pubbed.stderr));
+    let got = finish(child).await;
+    assert!(got.contains("hi"), "{got}");
+    assert!(!got.contains("s3cret"), "{got}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_ends_with_one_line() {
     let out = output(&["pub", "--frobnicate", "x"]).await;

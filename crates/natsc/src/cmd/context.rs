@@ -164,7 +164,7 @@ fn ls(store: &Store) -> Result<()> {
         match store.load(&name) {
             Ok(c) => println!(
                 "{mark} {name:<width$}  {:<30}  {}",
-                c.url.as_deref().unwrap_or(crate::conn::DEFAULT_URL),
+                crate::util::shown_urls(c.url.as_deref().unwrap_or(crate::conn::DEFAULT_URL)),
                 c.description
             ),
             Err(e) => println!("{mark} {name:<width$}  (unreadable: {e})"),
@@ -196,7 +196,8 @@ fn info(store: &Store, name: &str) -> Result<()> {
             "Server URLs",
             Some(
                 c.url
-                    .clone()
+                    .as_deref()
+                    .map(crate::util::shown_urls)
                     .unwrap_or_else(|| format!("{} (default)", crate::conn::DEFAULT_URL)),
             ),
         ),

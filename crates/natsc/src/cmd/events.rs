@@ -25,7 +25,7 @@ pub(crate) async fn run(_args: EventsArgs, conn: &ConnFlags, mut shutdown: Shutd
     let client = conn.connect(options, &target.urls).await?;
     eprintln!(
         "natsc: watching the connection to {}; ctrl-c to stop",
-        target.urls
+        crate::util::shown_urls(&target.urls)
     );
     loop {
         tokio::select! {

@@ -37,7 +37,7 @@ pub(crate) async fn run(args: RttArgs, conn: &ConnFlags, mut shutdown: Shutdown)
     }
     let url = client
         .connected_url()
-        .unwrap_or_else(|| target.urls.clone());
+        .unwrap_or_else(|| crate::util::shown_urls(&target.urls));
     let name = client.server_info().server_name;
     client.close().await;
     if samples.is_empty() {

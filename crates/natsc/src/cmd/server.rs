@@ -67,7 +67,9 @@ async fn info(conn: &ConnFlags, json: bool) -> Result<()> {
     let target = conn.target()?;
     let client = conn.connect(options, &target.urls).await?;
     let info = client.server_info();
-    let url = client.connected_url().unwrap_or(target.urls);
+    let url = client
+        .connected_url()
+        .unwrap_or_else(|| crate::util::shown_urls(&target.urls));
     client.close().await;
     if json {
         return super::stream::print_json(&info);

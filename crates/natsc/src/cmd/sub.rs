@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::SystemTime;
 
 use clap::Args;
-use nats_client::Message;
+use nats_client::{Message, SubscribeError};
 
 use super::Shutdown;
 use crate::conn::ConnFlags;
@@ -53,6 +53,12 @@ pub(crate) async fn run(args: SubArgs, conn: &ConnFlags, mut shutdown: Shutdown)
         .flush()
         .await
         .map_err(|e| CliError::from(e).context("flush"))?;
+    // A refusal arrives before the flush's PONG.
+    if let Some(refusal) = sub.permission_error() {
+        client.close().await;
+        return Err(CliError::from(SubscribeError::PermissionDenied(refusal))
+            .context(format!("subscribe to {:?}", args.subject)));
+    }
     eprintln!(
         "natsc: listening on {:?}{} at {}",
         args.subject,
@@ -60,7 +66,7 @@ pub(crate) async fn run(args: SubArgs, conn: &ConnFlags, mut shutdown: Shutdown)
             .as_ref()
             .map(|q| format!(" (queue {q:?})"))
             .unwrap_or_default(),
-        target.urls
+        crate::util::shown_urls(&target.urls)
     );
 
     let mut seen = 0u64;

@@ -299,6 +299,15 @@ async fn sub_refused_by_permissions_is_one_line_and_hides_the_password() {
         "Permissions Violation for Subscription to \"secret.x\"",
     );
     assert_eq!(out.status.code(), Some(1));
+    // a wrong password: the failure names the server, password masked
+    let wrong = format!("nats://limited:n0t-it@127.0.0.1:{}", server.port());
+    let refused = output(&["-s", &wrong, "sub", "ok.x"]).await;
+    assert_one_line_failure(&refused, "authorization failed");
+    let said = text(&refused.stderr);
+    assert!(
+        said.contains("limited:***@") && !said.contains("n0t-it"),
+        "{said}"
+    );
     // the listening line shows the URL with the password masked (and never as typed)
     let child = background(&["-s", &url, "sub", "ok.x", "--count", "1"], "limited:***@").await;
     let pubbed = output(&["-s", &url, "pub", "ok.x", "hi"]).await;

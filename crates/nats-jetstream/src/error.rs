@@ -418,6 +418,11 @@ pub enum ConsumeError {
         #[source]
         source: Error,
     },
+    /// The server refused what consuming needs: the subscription to the pull's reply inbox,
+    /// or the pull request itself (`-ERR 'Permissions Violation …'` for this consumer's
+    /// `CONSUMER.MSG.NEXT` subject): terminal, with the server's words.
+    #[error("permission denied: {0}")]
+    PermissionDenied(#[source] nats_client::ServerError),
     /// The client closed: terminal.
     #[error("the client closed")]
     Closed,

@@ -195,12 +195,7 @@ impl Engine {
         if request.batch == 0 || (p.max_bytes > 0 && request.max_bytes == 0) {
             return Ok(());
         }
-        let subject = format!(
-            "{}.CONSUMER.MSG.NEXT.{}.{}",
-            self.context.api_prefix(),
-            self.stream,
-            self.consumer
-        );
+        let subject = self.pull_subject();
         // A struct of numbers and a bool: serializing it cannot fail.
         let body = serde_json::to_vec(&request).unwrap_or_default();
         tracing::trace!(consumer = %self.consumer, batch = request.batch, "pull");
@@ -265,6 +260,11 @@ impl Engine {
                         return Step::Reconnected;
                     }
                     Some(Event::Closed { .. }) | None => return Step::Ended(ConsumeError::Closed),
+                    Some(Event::ServerError { error }) => {
+                        if let Some(refusal) = self.refusal(&error) {
+                            return Step::Ended(ConsumeError::PermissionDenied(refusal));
+                        }
+                    }
                     Some(_) => {}
                 },
                 () = heartbeat => {
@@ -274,6 +274,27 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Whether a server error refuses this consumer what it needs: its inbox subscription
+    /// (recorded on the subscriber before the event), or its pull requests.
+    fn refusal(&self, error: &nats_client::ServerError) -> Option<nats_client::ServerError> {
+        if let Some(refusal) = self.sub.permission_error() {
+            return Some(refusal);
+        }
+        match error.permission_subject() {
+            Some(("publish", subject, _)) if subject == self.pull_subject() => Some(error.clone()),
+            _ => None,
+        }
+    }
+
+    fn pull_subject(&self) -> String {
+        format!(
+            "{}.CONSUMER.MSG.NEXT.{}.{}",
+            self.context.api_prefix(),
+            self.stream,
+            self.consumer
+        )
     }
 
     fn on_message(&mut self, msg: Message) -> Option<Step> {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures_util::{StreamExt, TryStreamExt};
 use nats_jetstream::consumer::{pull, AckPolicy, DeliverPolicy, ReplayPolicy};
 use nats_jetstream::{stream, ConsumeError};
-use nats_testkit::{Fault, NatsServer};
+use nats_testkit::{Fault, NatsServer, ServerConfig};
 
 use crate::util::{
     consume_for, durable, fast, js_behind_proxy, js_server, memory_stream, next_item, publish_n,
@@ -429,6 +429,46 @@ async fn j14_j15_a_deleted_consumer_ends_the_stream() {
         start.elapsed() < Duration::from_secs(5),
         "{:?}",
         start.elapsed()
+    );
+}
+
+/// A consumer whose pulls the server refuses (the account may not publish to this consumer's
+/// `CONSUMER.MSG.NEXT` subject) ends `messages()` at once with `PermissionDenied` and the
+/// server's words, instead of reporting missed heartbeats for ever.
+#[tokio::test]
+async fn a_refused_pull_ends_the_stream_with_permission_denied() {
+    let server = ServerConfig::new()
+        .jetstream()
+        .extra(
+            r#"authorization { users = [ { user: "puller", password: "pw",
+                 permissions: { publish: { allow: [">"], deny: ["$JS.API.CONSUMER.MSG.NEXT.>"] },
+                                subscribe: { allow: [">"] } } } ] }"#,
+        )
+        .start()
+        .await
+        .unwrap();
+    let client = fast()
+        .user_and_password("puller", "pw")
+        .connect(server.url())
+        .await
+        .unwrap();
+    let js = nats_jetstream::new(client);
+    let s = memory_stream(&js, "DENIED").await;
+    let c = s.create_consumer(durable_config("denied")).await.unwrap();
+    // heartbeats 15 s apart: only the refusal can end the stream within the deadline
+    let mut messages = consume_for(&c, Duration::from_secs(30)).await;
+    match next_item(&mut messages).await {
+        Some(Err(ConsumeError::PermissionDenied(e))) => {
+            assert!(
+                e.message().contains("CONSUMER.MSG.NEXT.DENIED.denied"),
+                "{e}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        next_item(&mut messages).await.is_none(),
+        "the stream ends after the error"
     );
 }
 

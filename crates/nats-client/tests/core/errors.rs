@@ -112,11 +112,7 @@ async fn r51_permission_violation_is_an_event_and_keeps_the_connection() {
         .start()
         .await
         .unwrap();
-    let client = ConnectOptions::new()
-        .user_and_password("limited", "pw")
-        .connect(server.url())
-        .await
-        .unwrap();
+    let client = as_limited(ConnectOptions::new(), &server).await;
     let mut events = client.events();
     client.publish("forbidden", "x".into()).await.unwrap();
     let seen = wait_event(&mut events, |e| matches!(e, Event::ServerError { .. })).await;
@@ -154,6 +150,14 @@ fn limited_user(secret: bool) -> ServerConfig {
     ))
 }
 
+/// Connects as the user `limited` (password `pw`).
+async fn as_limited(opts: ConnectOptions, server: &NatsServer) -> nats_client::Client {
+    opts.user_and_password("limited", "pw")
+        .connect(server.url())
+        .await
+        .unwrap()
+}
+
 /// Protocol notes ("surface permission errors to the affected subscription"), R59, and
 /// `permission_error_on_subscribe`: a refused subscription knows it and `try_next` returns the
 /// refusal; the other subscriptions are untouched; once a new connection re-sends the SUB and the
@@ -161,12 +165,11 @@ fn limited_user(secret: bool) -> ServerConfig {
 #[tokio::test]
 async fn r59_a_refused_subscription_reports_it_until_it_is_resent() {
     let mut server = limited_user(false).start().await.unwrap();
-    let client = ConnectOptions::new()
-        .user_and_password("limited", "pw")
-        .permission_error_on_subscribe(true)
-        .connect(server.url())
-        .await
-        .unwrap();
+    let client = as_limited(
+        ConnectOptions::new().permission_error_on_subscribe(true),
+        &server,
+    )
+    .await;
     let mut events = client.events();
     let mut refused = client.subscribe("secret.x").await.unwrap();
     let mut fine = client.subscribe("ok.y").await.unwrap();
@@ -209,11 +212,7 @@ async fn r59_a_refused_subscription_reports_it_until_it_is_resent() {
 async fn without_the_option_try_next_does_not_return_the_refusal() {
     use futures_util::FutureExt;
     let server = limited_user(false).start().await.unwrap();
-    let client = ConnectOptions::new()
-        .user_and_password("limited", "pw")
-        .connect(server.url())
-        .await
-        .unwrap();
+    let client = as_limited(ConnectOptions::new(), &server).await;
     let mut events = client.events();
     let mut refused = client.subscribe("secret.x").await.unwrap();
     // the positive sign: the refusal reached the client (recorded before the event)

@@ -9,7 +9,10 @@ use nats_jetstream::{ConsumeError, Message};
 
 use nats_testkit::Fault;
 
-use crate::util::{js_behind_proxy, js_server, memory_stream, next_item, publish_n, within};
+use crate::util::{
+    js_behind_proxy, js_server, js_server_denying_pulls, memory_stream, next_item, publish_n,
+    within,
+};
 
 async fn expect_in_order(
     messages: &mut nats_jetstream::consumer::Messages,
@@ -183,4 +186,27 @@ async fn j18_missed_heartbeats_reset_the_consumer_and_order_holds() {
         }
     })
     .await;
+}
+
+/// The ordered consumer runs on the same engine: a refused pull ends it with
+/// `PermissionDenied` instead of resetting for ever.
+#[tokio::test]
+async fn a_refused_pull_ends_the_ordered_consumer() {
+    let (_server, js) = js_server_denying_pulls().await;
+    let s = memory_stream(&js, "ODENIED").await;
+    let ordered = s
+        .create_consumer(OrderedConfig {
+            expires: Some(Duration::from_secs(30)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut messages = ordered.messages().await.unwrap();
+    match next_item(&mut messages).await {
+        Some(Err(ConsumeError::PermissionDenied(e))) => {
+            assert!(e.message().contains("CONSUMER.MSG.NEXT.ODENIED"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(next_item(&mut messages).await.is_none());
 }

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use futures_util::{StreamExt, TryStreamExt};
 use nats_jetstream::consumer::{pull, AckPolicy, DeliverPolicy, ReplayPolicy};
 use nats_jetstream::{stream, ConsumeError};
-use nats_testkit::{Fault, NatsServer, ServerConfig};
+use nats_testkit::{Fault, NatsServer};
 
 use crate::util::{
-    consume_for, durable, fast, js_behind_proxy, js_server, memory_stream, next_item, publish_n,
-    within,
+    consume_for, durable, fast, js_behind_proxy, js_server, js_server_denying_pulls, memory_stream,
+    next_item, publish_n, within,
 };
 
 fn durable_config(name: &str) -> pull::Config {
@@ -437,22 +437,7 @@ async fn j14_j15_a_deleted_consumer_ends_the_stream() {
 /// server's words, instead of reporting missed heartbeats for ever.
 #[tokio::test]
 async fn a_refused_pull_ends_the_stream_with_permission_denied() {
-    let server = ServerConfig::new()
-        .jetstream()
-        .extra(
-            r#"authorization { users = [ { user: "puller", password: "pw",
-                 permissions: { publish: { allow: [">"], deny: ["$JS.API.CONSUMER.MSG.NEXT.>"] },
-                                subscribe: { allow: [">"] } } } ] }"#,
-        )
-        .start()
-        .await
-        .unwrap();
-    let client = fast()
-        .user_and_password("puller", "pw")
-        .connect(server.url())
-        .await
-        .unwrap();
-    let js = nats_jetstream::new(client);
+    let (_server, js) = js_server_denying_pulls().await;
     let s = memory_stream(&js, "DENIED").await;
     let c = s.create_consumer(durable_config("denied")).await.unwrap();
     // heartbeats 15 s apart: only the refusal can end the stream within the deadline

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use nats_client::ConnectOptions;
 use nats_jetstream::{stream, Context};
-use nats_testkit::{FaultProxy, NatsServer};
+use nats_testkit::{FaultProxy, NatsServer, ServerConfig};
 
 // `within` / `within_for`: the workspace's test waiting helpers (deadlines, not sleeps).
 #[path = "../../../nats-client/tests/common/wait.rs"]
@@ -111,4 +111,25 @@ pub(crate) async fn js_behind_proxy(api_timeout: Duration) -> (NatsServer, Fault
         .timeout(api_timeout)
         .build(client);
     (server, proxy, js)
+}
+
+/// A JetStream server whose only user (`puller`) may do everything but pull: publishing to
+/// `$JS.API.CONSUMER.MSG.NEXT.>` is denied; and a context as that user.
+pub(crate) async fn js_server_denying_pulls() -> (NatsServer, Context) {
+    let server = ServerConfig::new()
+        .jetstream()
+        .extra(
+            r#"authorization { users = [ { user: "puller", password: "pw",
+                 permissions: { publish: { allow: [">"], deny: ["$JS.API.CONSUMER.MSG.NEXT.>"] },
+                                subscribe: { allow: [">"] } } } ] }"#,
+        )
+        .start()
+        .await
+        .unwrap();
+    let client = fast()
+        .user_and_password("puller", "pw")
+        .connect(server.url())
+        .await
+        .unwrap();
+    (server, nats_jetstream::new(client))
 }

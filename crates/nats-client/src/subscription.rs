@@ -202,15 +202,20 @@ impl SubState {
         }
     }
 
-    /// Ends the stream once the queued messages are consumed.
-    pub(crate) fn close(&self) {
+    /// Applies `change` to the queue and wakes the subscriber if it waits.
+    fn change_and_wake(&self, change: impl FnOnce(&mut Queue)) {
         let mut q = self.lock();
-        q.closed = true;
+        change(&mut q);
         let waker = q.waker.take();
         drop(q);
         if let Some(w) = waker {
             w.wake();
         }
+    }
+
+    /// Ends the stream once the queued messages are consumed.
+    pub(crate) fn close(&self) {
+        self.change_and_wake(|q| q.closed = true);
     }
 
     /// Ends the stream now, discarding queued messages.
@@ -285,13 +290,7 @@ impl SubState {
 
     /// The server refused this subscription: recorded, and a waiting subscriber is woken.
     pub(crate) fn deny(&self, error: &ServerError) {
-        let mut q = self.lock();
-        q.denied = Some(error.clone());
-        let waker = q.waker.take();
-        drop(q);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        self.change_and_wake(|q| q.denied = Some(error.clone()));
     }
 
     /// The refusal recorded for the current connection, if any.

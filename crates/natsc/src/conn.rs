@@ -411,15 +411,16 @@ impl ConnFlags {
 
     /// Connects with `options` to `urls`; the error names the servers.
     pub(crate) async fn connect(&self, options: ConnectOptions, urls: &str) -> Result<Client> {
-        // Messages name the servers with passwords and tokens masked.
-        let shown = crate::util::shown_urls(urls);
-        options.connect(urls).await.map_err(|e| match e {
-            ConnectError::InvalidUrl { .. } | ConnectError::InvalidOptions(_) => e.into(),
-            ConnectError::Server(ref s) if e.is_auth() => CliError::msg(format!(
-                "could not connect to {shown}: authorization failed ({s})"
-            )),
-            // The library says NoServers when every server refused the TCP connection (R8).
-            ConnectError::NoServers => CliError::msg(format!(
+        options.connect(urls).await.map_err(|e| {
+            // The message names the servers with passwords and tokens masked.
+            let shown = crate::util::shown_urls(urls);
+            match e {
+                ConnectError::InvalidUrl { .. } | ConnectError::InvalidOptions(_) => e.into(),
+                ConnectError::Server(ref s) if e.is_auth() => CliError::msg(format!(
+                    "could not connect to {shown}: authorization failed ({s})"
+                )),
+                // The library says NoServers when every server refused the TCP connection (R8).
+                ConnectError::NoServers => CliError::msg(format!(
                 "could not connect to {shown}: connection refused (no nats-server listens there{})",
                 if self.server.is_none() {
                     "; start one with `natsc server run`, or give --server"
@@ -427,7 +428,8 @@ impl ConnFlags {
                     ""
                 }
             )),
-            other => CliError::from(other).context(format!("could not connect to {shown}")),
+                other => CliError::from(other).context(format!("could not connect to {shown}")),
+            }
         })
     }
 }

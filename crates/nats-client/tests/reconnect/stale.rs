@@ -3,30 +3,37 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use nats_client::{ConnectionError, Event};
+use nats_client::{Client, ConnectOptions, ConnectionError, Event};
 use nats_testkit::{Fault, FaultProxy, NatsServer};
 use tokio::time::Instant;
 
 use crate::util::{assert_well_formed, fast, is_disconnected, is_reconnected, next_msg, Recorder};
+
+/// A server, a fault proxy in front of it, and a client through the proxy with `opts` (and a
+/// 300 ms connection timeout), its events recorded.
+async fn through_proxy(opts: ConnectOptions) -> (NatsServer, FaultProxy, Recorder, Client) {
+    let server = NatsServer::start().await.unwrap();
+    let proxy = FaultProxy::start(server.addr()).await.unwrap();
+    let rec = Recorder::new();
+    let client = rec
+        .install(opts.connection_timeout(Duration::from_millis(300)))
+        .connect(proxy.url())
+        .await
+        .unwrap();
+    (server, proxy, rec, client)
+}
 
 /// R37, R39, R22, R60 (the subscription stays valid through the outage): ping_interval 100 ms, max_pings_out 2: Disconnected{StaleConnection} about
 /// (2+1) × 100 ms after the link goes silent; attempts through the silent proxy time out; once
 /// it passes again the client reconnects and messaging works.
 #[tokio::test]
 async fn r37_black_hole_is_detected_by_pings_then_pass_reconnects() {
-    let server = NatsServer::start().await.unwrap();
-    let proxy = FaultProxy::start(server.addr()).await.unwrap();
-    let rec = Recorder::new();
-    let client = rec
-        .install(
-            fast()
-                .ping_interval(Duration::from_millis(100))
-                .max_pings_out(2)
-                .connection_timeout(Duration::from_millis(300)),
-        )
-        .connect(proxy.url())
-        .await
-        .unwrap();
+    let (_server, proxy, rec, client) = through_proxy(
+        fast()
+            .ping_interval(Duration::from_millis(100))
+            .max_pings_out(2),
+    )
+    .await;
     let mut sub = client.subscribe("p").await.unwrap();
     client.flush().await.unwrap();
     let t0 = Instant::now();
@@ -67,19 +74,12 @@ async fn r37_black_hole_is_detected_by_pings_then_pass_reconnects() {
 /// {WriteTimeout}, then a reconnect once the link passes again, and messaging works.
 #[tokio::test]
 async fn r42_a_write_that_makes_no_progress_is_given_up_by_the_write_deadline() {
-    let server = NatsServer::start().await.unwrap();
-    let proxy = FaultProxy::start(server.addr()).await.unwrap();
-    let rec = Recorder::new();
-    let client = rec
-        .install(
-            fast()
-                .ping_interval(Duration::from_secs(3600))
-                .flusher_timeout(Duration::from_millis(300))
-                .connection_timeout(Duration::from_millis(300)),
-        )
-        .connect(proxy.url())
-        .await
-        .unwrap();
+    let (_server, proxy, rec, client) = through_proxy(
+        fast()
+            .ping_interval(Duration::from_secs(3600))
+            .flusher_timeout(Duration::from_millis(300)),
+    )
+    .await;
     let mut sub = client.subscribe("w.check").await.unwrap();
     client.flush().await.unwrap();
     proxy.set_fault(Fault::BlackHole);

@@ -279,22 +279,11 @@ impl Engine {
     /// Whether a server error refuses this consumer what it needs: its inbox subscription
     /// (recorded on the subscriber before the event), or its pull requests.
     fn refusal(&self, error: &nats_client::ServerError) -> Option<nats_client::ServerError> {
-        if let Some(refusal) = self.sub.permission_error() {
-            return Some(refusal);
-        }
-        match error.permission_subject() {
-            Some(("publish", subject, _)) if subject == self.pull_subject() => Some(error.clone()),
-            _ => None,
-        }
+        refusal(&self.sub, error, &self.pull_subject())
     }
 
     fn pull_subject(&self) -> String {
-        format!(
-            "{}.CONSUMER.MSG.NEXT.{}.{}",
-            self.context.api_prefix(),
-            self.stream,
-            self.consumer
-        )
+        pull_subject(&self.context, &self.stream, &self.consumer)
     }
 
     fn on_message(&mut self, msg: Message) -> Option<Step> {
@@ -337,6 +326,31 @@ impl Engine {
     /// gone, or something transient (returned as the error to back off on).
     pub(crate) async fn diagnose(&self) -> Result<ConsumeError, Error> {
         diagnose(&self.context, &self.stream, &self.consumer).await
+    }
+}
+
+/// The subject pull requests for `consumer` of `stream` go to (`CONSUMER.MSG.NEXT`).
+pub(crate) fn pull_subject(context: &Context, stream: &str, consumer: &str) -> String {
+    format!(
+        "{}.CONSUMER.MSG.NEXT.{stream}.{consumer}",
+        context.api_prefix()
+    )
+}
+
+/// Whether a server error refuses a pull what it needs: the subscription of its inbox `sub`
+/// (recorded on the subscriber before the error's event goes out), or its pull requests to
+/// `pull_subject` (a publish violation for exactly that subject).
+pub(crate) fn refusal(
+    sub: &Subscriber,
+    error: &nats_client::ServerError,
+    pull_subject: &str,
+) -> Option<nats_client::ServerError> {
+    if let Some(refusal) = sub.permission_error() {
+        return Some(refusal);
+    }
+    match error.permission_subject() {
+        Some(("publish", subject, _)) if subject == pull_subject => Some(error.clone()),
+        _ => None,
     }
 }
 

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use nats_client::Event;
 use tokio::time::Instant;
 
 pub use super::config::Config;
 pub use super::ordered::OrderedConfig;
 
-use super::engine::{diagnose, Engine, PullPlan, PullRequest, Step};
+use super::engine::{diagnose, pull_subject, refusal, Engine, PullPlan, PullRequest, Step};
 use super::status::{status_action, StatusAction};
 use super::{Info, Messages, NextItem};
 use crate::context::Context;
@@ -280,7 +281,9 @@ impl FetchBuilder<'_> {
     }
 
     /// Sends the pull request and returns its messages as a stream that ends after the
-    /// batch, a 404 / 408 status, or the expiry (J12).
+    /// batch, a 404 / 408 status, or the expiry (J12); with
+    /// [`ConsumeError::PermissionDenied`] as its last item when the server refuses the pull or
+    /// the subscription of its inbox.
     ///
     /// # Errors
     ///
@@ -314,6 +317,8 @@ impl FetchBuilder<'_> {
         }
         let client = c.context.client().clone();
         let inbox = client.new_inbox();
+        // Before the SUB and the pull go out: a refusal of either comes as an event.
+        let events = client.events();
         let sub = client
             .subscribe(&inbox)
             .await
@@ -330,12 +335,7 @@ impl FetchBuilder<'_> {
             no_wait: self.no_wait,
             idle_heartbeat: self.heartbeat,
         };
-        let subject = format!(
-            "{}.CONSUMER.MSG.NEXT.{}.{}",
-            c.context.api_prefix(),
-            c.stream_name(),
-            c.name()
-        );
+        let subject = pull_subject(&c.context, c.stream_name(), c.name());
         let body = serde_json::to_vec(&request).map_err(|e| Error::Decode(e.to_string()))?;
         client
             .publish_with_reply(&subject, &inbox, Bytes::from(body))
@@ -346,6 +346,8 @@ impl FetchBuilder<'_> {
             stream: c.stream_name().to_owned(),
             consumer: c.name().to_owned(),
             sub,
+            events,
+            pull_subject: subject,
             remaining: self.max_messages,
             deadline: Instant::now() + expires + EXPIRY_SLACK,
             heartbeat: self.heartbeat,
@@ -360,6 +362,9 @@ struct BatchState {
     stream: String,
     consumer: String,
     sub: nats_client::Subscriber,
+    /// Watched for a refusal of the inbox subscription or of the pull request.
+    events: nats_client::EventStream,
+    pull_subject: String,
     remaining: usize,
     deadline: Instant,
     heartbeat: Option<Duration>,
@@ -376,10 +381,30 @@ impl NextItem for BatchState {
                 Some(hb) => self.deadline.min(Instant::now() + 2 * hb),
                 None => self.deadline,
             };
-            let Ok(msg) = tokio::time::timeout_at(wait, self.sub.next()).await else {
-                // Expired (or two heartbeats missed): the batch is over.
-                self.done = true;
-                return None;
+            let msg = tokio::select! {
+                biased;
+                msg = tokio::time::timeout_at(wait, self.sub.next()) => {
+                    let Ok(msg) = msg else {
+                        // Expired (or two heartbeats missed): the batch is over.
+                        self.done = true;
+                        return None;
+                    };
+                    msg
+                }
+                event = self.events.next() => match event {
+                    Some(Event::ServerError { error }) => {
+                        if let Some(refused) = refusal(&self.sub, &error, &self.pull_subject) {
+                            self.done = true;
+                            return Some(Err(ConsumeError::PermissionDenied(refused)));
+                        }
+                        continue;
+                    }
+                    Some(Event::Closed { .. }) | None => {
+                        self.done = true;
+                        return Some(Err(ConsumeError::Closed));
+                    }
+                    Some(_) => continue,
+                }
             };
             let Some(msg) = msg else {
                 self.done = true;

@@ -457,6 +457,45 @@ async fn a_refused_pull_ends_the_stream_with_permission_denied() {
     );
 }
 
+/// `fetch()` and `batch()` whose pull the server refuses end at once with
+/// `PermissionDenied`, the same as `messages()`: before, the refused pull was never answered,
+/// so `fetch()` ended empty after its wait (as if nothing were stored) and `batch()` only at
+/// its expiry, with no error.
+#[tokio::test]
+async fn j12_a_refused_fetch_or_batch_ends_with_permission_denied() {
+    let (_server, js) = js_server_denying_pulls().await;
+    let s = memory_stream(&js, "DENIEDB").await;
+    publish_n(&js, "deniedb.a", "m", 3).await;
+    let c = s.create_consumer(durable_config("denied")).await.unwrap();
+    let fetch = c.fetch().max_messages(5).messages().await.unwrap();
+    // expires 30 s: only the refusal can end the batch within the deadline
+    let batch = c
+        .batch()
+        .max_messages(5)
+        .expires(Duration::from_secs(30))
+        .messages()
+        .await
+        .unwrap();
+    for (what, pull) in [("fetch", fetch), ("batch", batch)] {
+        let start = Instant::now();
+        let items: Vec<_> = within(what, pull.collect()).await;
+        match items.as_slice() {
+            [Err(ConsumeError::PermissionDenied(e))] => {
+                assert!(
+                    e.message().contains("CONSUMER.MSG.NEXT.DENIEDB.denied"),
+                    "{what}: {e}"
+                );
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "{what}: {:?}",
+            start.elapsed()
+        );
+    }
+}
+
 #[tokio::test]
 async fn j14_a_push_consumer_cannot_be_pulled() {
     let (_server, js) = js_server().await;

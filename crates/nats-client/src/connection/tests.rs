@@ -172,12 +172,7 @@ impl Sim {
         while let crate::outbound::Take::Batch { skip } =
             self.shared.queue.take(&mut batch, self.now, true)
         {
-            let mut from = skip;
-            while from < batch.len() {
-                let chunk = batch.chunk(from);
-                out.extend_from_slice(chunk);
-                from += chunk.len();
-            }
+            out.extend_from_slice(&batch.to_vec_from(skip));
         }
     }
 
@@ -271,12 +266,7 @@ impl Sim {
 
     fn publish(&mut self, subject: &str, payload: &'static [u8]) {
         let payload = Bytes::from_static(payload);
-        let frame = PublishFrame {
-            subject,
-            reply: None,
-            headers: None,
-            payload: &payload,
-        };
+        let frame = PublishFrame::plain(subject, &payload);
         self.shared.queue.try_publish(&frame).unwrap().unwrap();
         self.step();
     }

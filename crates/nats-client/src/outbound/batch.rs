@@ -77,6 +77,19 @@ impl Batch {
         self.marks.len()
     }
 
+    /// The batch's bytes from `from` on, chunk by chunk as a writer sees them (tests).
+    #[cfg(test)]
+    pub(crate) fn to_vec_from(&self, mut from: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while from < self.len() {
+            let c = self.chunk(from);
+            assert!(!c.is_empty(), "an empty chunk at {from}");
+            out.extend_from_slice(c);
+            from += c.len();
+        }
+        out
+    }
+
     /// Appends one frame written by `encode` into the inline buffer (the encoders reserve
     /// what they write).
     #[inline]
@@ -310,15 +323,7 @@ mod tests {
     use super::*;
 
     fn flat(batch: &Batch) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut from = 0;
-        while from < batch.len() {
-            let c = batch.chunk(from);
-            assert!(!c.is_empty());
-            out.extend_from_slice(c);
-            from += c.len();
-        }
-        out
+        batch.to_vec_from(0)
     }
 
     fn sample() -> Batch {

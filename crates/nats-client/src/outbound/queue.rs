@@ -202,6 +202,19 @@ pub(crate) struct PublishFrame<'a> {
     pub(crate) payload: &'a Bytes,
 }
 
+#[cfg(test)]
+impl<'a> PublishFrame<'a> {
+    /// A frame with neither reply nor headers (tests).
+    pub(crate) fn plain(subject: &'a str, payload: &'a Bytes) -> PublishFrame<'a> {
+        PublishFrame {
+            subject,
+            reply: None,
+            headers: None,
+            payload,
+        }
+    }
+}
+
 impl PublishFrame<'_> {
     /// Encodes the frame (which has no headers) as an HPUB with the header `block`.
     fn encode_with_block(&self, block: &[u8], batch: &mut Batch) {

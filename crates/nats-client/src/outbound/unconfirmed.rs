@@ -193,14 +193,7 @@ mod tests {
     const LIMIT: usize = 8 * 1024 * 1024;
 
     fn flat(batch: &Batch) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut from = 0;
-        while from < batch.len() {
-            let c = batch.chunk(from);
-            out.extend_from_slice(c);
-            from += c.len();
-        }
-        out
+        batch.to_vec_from(0)
     }
 
     fn pubs(b: &mut Batch, n: usize, tag: u8) {

@@ -8,12 +8,7 @@ fn queue(limit: Option<usize>) -> WriteQueue {
 
 fn publish(q: &WriteQueue, subject: &str, payload: &'static [u8]) -> Result<(), PublishError> {
     let payload = Bytes::from_static(payload);
-    let frame = PublishFrame {
-        subject,
-        reply: None,
-        headers: None,
-        payload: &payload,
-    };
+    let frame = PublishFrame::plain(subject, &payload);
     match q.try_publish(&frame) {
         Ok(r) => r,
         Err(()) => panic!("back-pressure"),
@@ -24,12 +19,7 @@ fn drain(q: &WriteQueue) -> Vec<u8> {
     let mut b = Batch::default();
     let mut out = Vec::new();
     while let Take::Batch { .. } = q.take(&mut b, Instant::now(), true) {
-        let mut from = 0;
-        while from < b.len() {
-            let c = b.chunk(from);
-            out.extend_from_slice(c);
-            from += c.len();
-        }
+        out.extend_from_slice(&b.to_vec_from(0));
     }
     out
 }
@@ -281,12 +271,7 @@ async fn alo_publishers_wait_at_the_unconfirmed_limit_until_a_pong() {
     publish(&q, "a", b"1").unwrap();
     publish(&q, "b", b"2").unwrap(); // 12 < 20 before it: accepted, crosses the limit
     let payload = Bytes::from_static(b"3");
-    let frame = PublishFrame {
-        subject: "c",
-        reply: None,
-        headers: None,
-        payload: &payload,
-    };
+    let frame = PublishFrame::plain("c", &payload);
     assert!(
         q.try_publish(&frame).is_err(),
         "back-pressure, not an error"
@@ -299,12 +284,7 @@ async fn alo_publishers_wait_at_the_unconfirmed_limit_until_a_pong() {
         let q = Arc::clone(&q);
         tokio::spawn(async move {
             let payload = Bytes::from_static(b"4");
-            let frame = PublishFrame {
-                subject: "d",
-                reply: None,
-                headers: None,
-                payload: &payload,
-            };
+            let frame = PublishFrame::plain("d", &payload);
             q.publish(&frame).await
         })
     };
@@ -331,12 +311,7 @@ fn a_large_payload_is_queued_by_reference() {
     let q = queue(Some(1 << 20));
     q.connect(Phase::Connected, |_, _| {});
     let payload = Bytes::from(vec![7u8; SHARED_PAYLOAD]);
-    let frame = PublishFrame {
-        subject: "big",
-        reply: None,
-        headers: None,
-        payload: &payload,
-    };
+    let frame = PublishFrame::plain("big", &payload);
     q.try_publish(&frame).unwrap().unwrap();
     let mut b = Batch::default();
     assert_eq!(

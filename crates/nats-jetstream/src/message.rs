@@ -87,7 +87,9 @@ impl AckKind {
         match self {
             AckKind::Ack => Cow::Borrowed("+ACK"),
             AckKind::Nak(None) => Cow::Borrowed("-NAK"),
-            AckKind::Nak(Some(d)) => Cow::Owned(format!("-NAK {{\"delay\":{}}}", d.as_nanos())),
+            AckKind::Nak(Some(d)) => {
+                Cow::Owned(format!("-NAK {{\"delay\":{}}}", crate::wire::nanos_i64(*d)))
+            }
             AckKind::Progress => Cow::Borrowed("+WPI"),
             AckKind::Term => Cow::Borrowed("+TERM"),
             AckKind::TermWithReason(reason) => Cow::Owned(format!("+TERM {reason}")),

@@ -76,7 +76,7 @@ impl PublishRetry {
 
     /// When a message first sent at `first` fails if no ack has come.
     pub(crate) fn give_up_at(&self, first: Instant) -> Instant {
-        first + self.window
+        crate::wire::later(first, self.window)
     }
 }
 

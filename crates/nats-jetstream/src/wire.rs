@@ -53,7 +53,7 @@ pub(crate) mod nanos {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        s.serialize_i64(super::nanos_i64(*d))
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -61,6 +61,19 @@ pub(crate) mod nanos {
         let n = i64::deserialize(d)?;
         Ok(Duration::from_nanos(u64::try_from(n).unwrap_or(0)))
     }
+}
+
+/// `d` in nanoseconds as the server reads durations (a signed 64-bit integer): longer ones,
+/// up to `Duration::MAX`, become the longest it can read (~292 years).
+pub(crate) fn nanos_i64(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// `d` after `from`; a `d` too long to add (up to `Duration::MAX`) means "never" and gives a
+/// time 30 years on, as tokio's own timers do, instead of an overflow panic.
+pub(crate) fn later(from: tokio::time::Instant, d: Duration) -> tokio::time::Instant {
+    const NEVER: Duration = Duration::from_secs(30 * 365 * 86_400);
+    from.checked_add(d.min(NEVER)).unwrap_or(from)
 }
 
 /// `Option<Duration>` as nanoseconds, for `serialize_with` (with `skip_serializing_if`).
@@ -84,7 +97,7 @@ pub(crate) mod vec_nanos {
     pub(crate) fn serialize<S: Serializer>(v: &[Duration], s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(v.len()))?;
         for d in v {
-            seq.serialize_element(&u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))?;
+            seq.serialize_element(&super::nanos_i64(*d))?;
         }
         seq.end()
     }
@@ -247,6 +260,23 @@ pub(crate) fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_up_to_max_stay_readable_and_addable() {
+        assert_eq!(nanos_i64(Duration::from_secs(2)), 2_000_000_000);
+        assert_eq!(nanos_i64(Duration::MAX), i64::MAX);
+        let json = serde_json::to_string(&Backoff(vec![Duration::MAX])).unwrap();
+        assert_eq!(json, format!("[{}]", i64::MAX));
+        let now = tokio::time::Instant::now();
+        assert_eq!(
+            later(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+        assert!(later(now, Duration::MAX) >= now + Duration::from_secs(29 * 365 * 86_400));
+    }
+
+    #[derive(serde::Serialize)]
+    struct Backoff(#[serde(with = "vec_nanos")] Vec<Duration>);
 
     #[test]
     fn names_table() {

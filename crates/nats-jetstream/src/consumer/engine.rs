@@ -227,7 +227,8 @@ impl Engine {
                     return Step::Ended(e);
                 }
             }
-            let deadline = self.last_seen + 2 * self.plan.heartbeat;
+            let deadline =
+                crate::wire::later(self.last_seen, self.plan.heartbeat.saturating_mul(2));
             let connected = self.connected;
             let heartbeat = async {
                 if connected {

@@ -18,6 +18,7 @@ use crate::context::Context;
 use crate::error::{ConsumeError, Error};
 use crate::message::Message;
 use crate::retry::{Attempts, CONSUMER_BACKOFF};
+use crate::wire::later;
 
 /// A pull consumer: pull batches with [`fetch`](PullConsumer::fetch) /
 /// [`batch`](PullConsumer::batch), or a continuous stream with
@@ -349,7 +350,7 @@ impl FetchBuilder<'_> {
             events,
             pull_subject: subject,
             remaining: self.max_messages,
-            deadline: Instant::now() + expires + EXPIRY_SLACK,
+            deadline: later(Instant::now(), expires.saturating_add(EXPIRY_SLACK)),
             heartbeat: self.heartbeat,
             done: false,
         };
@@ -378,7 +379,9 @@ impl NextItem for BatchState {
                 return None;
             }
             let wait = match self.heartbeat {
-                Some(hb) => self.deadline.min(Instant::now() + 2 * hb),
+                Some(hb) => self
+                    .deadline
+                    .min(later(Instant::now(), hb.saturating_mul(2))),
                 None => self.deadline,
             };
             let msg = tokio::select! {

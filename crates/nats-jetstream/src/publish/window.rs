@@ -10,6 +10,8 @@ use bytes::Bytes;
 use nats_client::HeaderMap;
 use tokio::time::Instant;
 
+use crate::wire::later;
+
 use crate::error::{ApiError, ErrorCode, PublishError};
 use crate::publish::slots::Slots;
 use crate::publish::PubAck;
@@ -365,14 +367,11 @@ impl<W> Window<W> {
     }
 
     fn fire(&mut self, id: u64, now: Instant) -> Option<Action> {
+        let give_up = self.give_up_at(self.entries.get(&id)?.first);
         let e = self.entries.get_mut(&id)?;
         if e.result.is_some() {
             return None;
         }
-        let give_up = self
-            .policy
-            .give_up_at(e.first)
-            .max(e.first + self.ack_timeout);
         if now >= give_up {
             let err = PublishError::TimedOut {
                 attempts: e.attempt,
@@ -500,8 +499,16 @@ impl<W> Window<W> {
             .collect()
     }
 
+    /// When a message first sent at `first` fails: at the end of the retry window, but not
+    /// before its first attempt had its ack timeout.
+    fn give_up_at(&self, first: Instant) -> Instant {
+        self.policy
+            .give_up_at(first)
+            .max(later(first, self.ack_timeout))
+    }
+
     fn send(&mut self, id: u64, now: Instant) -> Option<Action> {
-        let deadline = now + self.ack_timeout;
+        let deadline = later(now, self.ack_timeout);
         let e = self.entries.get_mut(&id)?;
         e.attempt += 1;
         let attempt = e.attempt;
@@ -556,10 +563,7 @@ impl<W> Window<W> {
         let Some(e) = self.entries.get(&id) else {
             return;
         };
-        let give_up = self
-            .policy
-            .give_up_at(e.first)
-            .max(e.first + self.ack_timeout);
+        let give_up = self.give_up_at(e.first);
         let at = match e.phase {
             Phase::InFlight { deadline, .. } => deadline.min(give_up),
             Phase::Retry { at } => at.min(give_up),

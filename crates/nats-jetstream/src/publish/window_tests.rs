@@ -330,3 +330,27 @@ fn removing_an_entry_frees_its_timer() {
     w.fail_all(&PublishError::Closed);
     assert!(ready(&mut w).is_empty());
 }
+
+/// An ack timeout and a retry window of `Duration::MAX` mean "wait for ever": no overflow
+/// panic, and no deadline that would ever fire.
+#[test]
+fn durations_up_to_max_wait_for_ever() {
+    let t0 = Instant::now();
+    let mut w: Window<u32> = Window::new(
+        PublishRetry {
+            backoff: PROBE_BACKOFF,
+            window: Duration::MAX,
+        },
+        Duration::MAX,
+    );
+    let (a, sent) = put(&mut w, "s.a", 1, t0);
+    assert_eq!(sent, Some(Action::Send { id: a, attempt: 1 }));
+    let next = w.next_deadline().unwrap();
+    assert!(
+        next >= t0 + Duration::from_secs(10 * 365 * 86_400),
+        "{next:?}"
+    );
+    assert!(w.on_timer(t0 + Duration::from_secs(3600)).is_empty());
+    w.on_reply(a, 1, ack(1, false), t0 + Duration::from_secs(3600));
+    assert_eq!(ready(&mut w).len(), 1);
+}

@@ -7,6 +7,7 @@
 mod util;
 
 mod api;
+mod durations;
 mod failover;
 mod kv;
 mod kv_resume;

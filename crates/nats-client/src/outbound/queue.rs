@@ -15,15 +15,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
-use super::batch::{Batch, FrameKind, SHARED_PAYLOAD};
+use super::batch::{Batch, FrameKind};
+use super::frame::PublishFrame;
 use super::record::{Command, PongWaiter, Record};
 use super::unconfirmed::Unconfirmed;
 use crate::error::PublishError;
-use crate::message_id::{IdStamp, ID_HEADER_MAX, MESSAGE_ID_HEADER};
+use crate::message_id::IdStamp;
 use crate::signal::DriverSignal;
 use crate::subscription::SubState;
 
@@ -182,92 +183,6 @@ pub(crate) struct WriteQueue {
     has_records: AtomicBool,
 }
 
-/// `headers` with the next message id added (unless they carry one already).
-fn stamp(ids: &mut IdStamp, headers: Option<&nats_proto::HeaderMap>) -> nats_proto::HeaderMap {
-    let mut stamped = headers.cloned().unwrap_or_default();
-    let id = ids.next_id();
-    if stamped.get(MESSAGE_ID_HEADER).is_none() {
-        // an id is base62 and the header name is fixed: always valid
-        let _ = stamped.insert(MESSAGE_ID_HEADER, id);
-    }
-    stamped
-}
-
-/// A frame to publish: where it goes and how it is encoded.
-#[derive(Clone, Copy)]
-pub(crate) struct PublishFrame<'a> {
-    pub(crate) subject: &'a str,
-    pub(crate) reply: Option<&'a str>,
-    pub(crate) headers: Option<&'a nats_proto::HeaderMap>,
-    pub(crate) payload: &'a Bytes,
-}
-
-#[cfg(test)]
-impl<'a> PublishFrame<'a> {
-    /// A frame with neither reply nor headers (tests).
-    pub(crate) fn plain(subject: &'a str, payload: &'a Bytes) -> PublishFrame<'a> {
-        PublishFrame {
-            subject,
-            reply: None,
-            headers: None,
-            payload,
-        }
-    }
-}
-
-impl PublishFrame<'_> {
-    /// Encodes the frame (which has no headers) as an HPUB with the header `block`.
-    fn encode_with_block(&self, block: &[u8], batch: &mut Batch) {
-        if self.payload.len() >= SHARED_PAYLOAD {
-            batch.push_shared(
-                |buf| {
-                    nats_proto::encode_hpub_block_header(
-                        buf,
-                        self.subject,
-                        self.reply,
-                        block,
-                        self.payload.len(),
-                    )
-                },
-                self.payload.clone(),
-            );
-        } else {
-            batch.push(FrameKind::Publish, |buf| {
-                nats_proto::encode_hpub_block(buf, self.subject, self.reply, block, self.payload)
-            });
-        }
-    }
-
-    #[inline]
-    fn encode(&self, batch: &mut Batch) {
-        if self.payload.len() >= SHARED_PAYLOAD {
-            batch.push_shared(
-                |buf| match self.headers {
-                    None => nats_proto::encode_pub_header(
-                        buf,
-                        self.subject,
-                        self.reply,
-                        self.payload.len(),
-                    ),
-                    Some(h) => nats_proto::encode_hpub_header(
-                        buf,
-                        self.subject,
-                        self.reply,
-                        h,
-                        self.payload.len(),
-                    ),
-                },
-                self.payload.clone(),
-            );
-        } else {
-            batch.push(FrameKind::Publish, |buf| match self.headers {
-                None => nats_proto::encode_pub(buf, self.subject, self.reply, self.payload),
-                Some(h) => nats_proto::encode_hpub(buf, self.subject, self.reply, h, self.payload),
-            });
-        }
-    }
-}
-
 impl WriteQueue {
     /// `unconfirmed_limit`: `Some(limit)` turns on `at_least_once` with that back-pressure
     /// limit.
@@ -369,20 +284,7 @@ impl WriteQueue {
         let was_empty = st.batch.is_empty();
         let before = st.batch.len();
         let st_ref = &mut *st;
-        match (&mut st_ref.ids, frame.headers) {
-            (None, _) => frame.encode(&mut st_ref.batch),
-            (Some(ids), None) => {
-                // the common case: the id's header block written directly, no HeaderMap
-                let mut block = [0u8; ID_HEADER_MAX];
-                let len = ids.next_block(&mut block);
-                frame.encode_with_block(&block[..len], &mut st_ref.batch);
-            }
-            (Some(ids), Some(headers)) => PublishFrame {
-                headers: Some(&stamp(ids, Some(headers))),
-                ..*frame
-            }
-            .encode(&mut st_ref.batch),
-        }
+        frame.encode_into(st_ref.ids.as_mut(), &mut st_ref.batch);
         let added = st.batch.len() - before;
         st.out_msgs += 1;
         st.out_bytes += added as u64;

@@ -20,7 +20,8 @@ use nats_testkit::{Cluster, ServerConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::demo::{human, plural, restart_down_node, CoreFigures, DemoClient, Log};
+use super::demo::{restart_down_node, CoreFigures, DemoClient, Log};
+use super::demo_summary::{human, plural};
 use super::Shutdown;
 use crate::conn::ConnFlags;
 use crate::error::{CliError, Result};

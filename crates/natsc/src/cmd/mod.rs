@@ -13,6 +13,7 @@ mod consumer;
 mod context;
 mod demo;
 mod demo_js;
+mod demo_summary;
 mod events;
 mod js;
 mod kv;

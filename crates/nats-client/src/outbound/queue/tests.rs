@@ -1,6 +1,9 @@
 use super::*;
 
+use bytes::Bytes;
 use tokio::sync::oneshot;
+
+use crate::outbound::batch::SHARED_PAYLOAD;
 
 fn queue(limit: Option<usize>) -> WriteQueue {
     WriteQueue::new(limit, None, Arc::default())

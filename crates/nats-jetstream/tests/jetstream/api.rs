@@ -3,7 +3,7 @@
 use nats_jetstream::{stream, ContextBuilder, Error, ErrorCode};
 use nats_testkit::NatsServer;
 
-use crate::util::{fast, js_server, memory_stream};
+use crate::util::{durable_config, fast, js_server, memory_stream};
 
 #[tokio::test]
 async fn j1_api_errors_carry_the_servers_err_code() {
@@ -78,10 +78,7 @@ async fn j3_bad_names_are_refused_locally() {
     }
     let s = memory_stream(&js, "NAMES").await;
     let err = s
-        .create_consumer(nats_jetstream::consumer::pull::Config {
-            durable_name: Some("bad.name".into()),
-            ..Default::default()
-        })
+        .create_consumer(durable_config("bad.name"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidName(_)), "{err:?}");

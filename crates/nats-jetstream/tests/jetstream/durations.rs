@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use nats_jetstream::consumer::pull;
 use nats_jetstream::{stream, AckKind, ContextBuilder};
 use nats_testkit::NatsServer;
 
-use crate::util::{fast, next_item, publish_n};
+use crate::util::{durable_config, fast, next_item, publish_n};
 
 #[tokio::test]
 async fn duration_max_is_accepted_by_the_context_streams_and_consumers() {
@@ -36,13 +35,7 @@ async fn duration_max_is_accepted_by_the_context_streams_and_consumers() {
     // Publishes with an unbounded ack timeout and retry window are acked as usual.
     publish_n(&js, "forever.a", "m", 3).await;
 
-    let c = s
-        .create_consumer(pull::Config {
-            durable_name: Some("f".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let c = s.create_consumer(durable_config("f")).await.unwrap();
 
     // A batch that may wait for ever still hands out what is stored.
     let mut batch = c

@@ -2,23 +2,18 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use nats_jetstream::consumer::pull;
 use nats_jetstream::{AckError, AckKind};
 
-use crate::util::{consume_for, durable, js_server, memory_stream, next_item, publish_n};
+use crate::util::{
+    consume_for, durable, durable_config, js_server, memory_stream, next_item, publish_n,
+};
 
 #[tokio::test]
 async fn j16_info_comes_from_the_ack_subject() {
     let (_server, js) = js_server().await;
     let s = memory_stream(&js, "META").await;
     publish_n(&js, "meta.a", "m", 3).await;
-    let c = s
-        .create_consumer(pull::Config {
-            durable_name: Some("meta".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let c = s.create_consumer(durable_config("meta")).await.unwrap();
     let mut batch = c.fetch().max_messages(3).messages().await.unwrap();
     for i in 1..=3u64 {
         let m = next_item(&mut batch).await.unwrap().unwrap();

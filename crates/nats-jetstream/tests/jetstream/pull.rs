@@ -10,16 +10,9 @@ use nats_jetstream::{stream, ConsumeError};
 use nats_testkit::{Fault, NatsServer};
 
 use crate::util::{
-    consume_for, durable, fast, js_behind_proxy, js_server, js_server_denying_pulls, memory_stream,
-    next_item, publish_n, within,
+    consume_for, durable, durable_config, fast, js_behind_proxy, js_server,
+    js_server_denying_pulls, memory_stream, next_item, publish_n, within,
 };
-
-fn durable_config(name: &str) -> pull::Config {
-    pull::Config {
-        durable_name: Some(name.into()),
-        ..Default::default()
-    }
-}
 
 #[tokio::test]
 async fn j11_create_get_update_delete_list_and_config_fields() {

@@ -81,12 +81,19 @@ pub(crate) async fn durable(
     ack_wait: Duration,
 ) -> nats_jetstream::consumer::PullConsumer {
     s.create_consumer(nats_jetstream::consumer::pull::Config {
-        durable_name: Some(name.into()),
         ack_wait,
-        ..Default::default()
+        ..durable_config(name)
     })
     .await
     .unwrap()
+}
+
+/// The config of a durable pull consumer `name`, everything else the defaults.
+pub(crate) fn durable_config(name: &str) -> nats_jetstream::consumer::pull::Config {
+    nats_jetstream::consumer::pull::Config {
+        durable_name: Some(name.into()),
+        ..Default::default()
+    }
 }
 
 /// `messages()` with pulls expiring after `expires` (heartbeat: half of it).

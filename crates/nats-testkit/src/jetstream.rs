@@ -19,6 +19,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 const READY_DEADLINE: Duration = Duration::from_secs(30);
 /// How long a stream may go without a leader before [`Cluster::wait_for_stream_leader`] gives up.
 const LEADER_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a restarted node may take to catch up with a stream.
+const CATCH_UP_DEADLINE: Duration = Duration::from_secs(120);
 /// The reply subject of the kit's requests (one request per connection, so it need not be
 /// unique).
 const REPLY: &str = "_TESTKIT.reply";
@@ -286,6 +288,65 @@ impl Cluster {
                 return Err(TestkitError::timeout(
                     format!("a leader of stream {name} ({last})"),
                     LEADER_DEADLINE,
+                ));
+            }
+            tokio::time::sleep(POLL * 10).await;
+        }
+    }
+
+    /// Waits (up to 2 min) until every running node holds an up-to-date copy of stream `name`:
+    /// a running leader whose `cluster.replicas` list every other running node as `current`
+    /// with no lag. A node restarted after a kill catches up in the background; until then
+    /// killing another node leaves a majority only with the lagging copy.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut cluster: nats_testkit::Cluster) -> Result<(), nats_testkit::TestkitError> {
+    /// let killed = cluster.kill_leader("ORDERS").await?;
+    /// cluster.node_mut(killed).restart().await?;
+    /// cluster.wait_for_stream_current("ORDERS").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_for_stream_current(&self, name: &str) -> Result<(), TestkitError> {
+        let start = Instant::now();
+        let subject = format!("$JS.API.STREAM.INFO.{name}");
+        loop {
+            let mut last = "no running leader".to_owned();
+            if let Some(leader) = self.stream_leader(name).await? {
+                match jetstream_request(self.node(leader).addr(), &subject, b"").await {
+                    Ok(reply) if api_ok(&reply) => {
+                        let replicas = reply
+                            .pointer("/cluster/replicas")
+                            .and_then(|r| r.as_array())
+                            .cloned()
+                            .unwrap_or_default();
+                        let current = replicas
+                            .iter()
+                            .filter(|r| {
+                                let running = r
+                                    .get("name")
+                                    .and_then(|n| n.as_str())
+                                    .and_then(|n| self.index_of(n))
+                                    .is_some_and(|i| self.node(i).pid().is_some());
+                                let up_to_date = r.get("current").and_then(|c| c.as_bool())
+                                    == Some(true)
+                                    && r.get("lag").and_then(|l| l.as_u64()).unwrap_or(0) == 0;
+                                running && up_to_date
+                            })
+                            .count();
+                        let others = self.nodes().iter().filter(|n| n.pid().is_some()).count() - 1;
+                        if current >= others {
+                            return Ok(());
+                        }
+                        last = format!("{current} of {others} replicas current");
+                    }
+                    Ok(reply) => last = reply.to_string(),
+                    Err(e) => last = e.to_string(),
+                }
+            }
+            if start.elapsed() >= CATCH_UP_DEADLINE {
+                return Err(TestkitError::timeout(
+                    format!("every copy of stream {name} up to date ({last})"),
+                    CATCH_UP_DEADLINE,
                 ));
             }
             tokio::time::sleep(POLL * 10).await;

@@ -11,7 +11,8 @@
 //! - `cluster.rs`: [`Cluster`], n routed nodes, waiting until the mesh is complete.
 //! - `jetstream.rs`: JetStream servers and clusters ([`NatsServer::start_jetstream`],
 //!   [`Cluster::start_jetstream`]), readiness (meta leader elected), the stream leader
-//!   ([`Cluster::stream_leader`], [`Cluster::kill_leader`]) and [`jetstream_request`], a minimal
+//!   ([`Cluster::stream_leader`], [`Cluster::kill_leader`]), a restarted node caught up
+//!   ([`Cluster::wait_for_stream_current`]) and [`jetstream_request`], a minimal
 //!   JetStream API request over a raw connection.
 //! - `proxy.rs`: [`FaultProxy`], a TCP proxy that passes, black-holes, resets or delays
 //!   ([`Fault`]).

@@ -1,4 +1,5 @@
-//! JetStream servers and clusters: store dirs, readiness, the stream leader, kill and restart.
+//! JetStream servers and clusters: store dirs, readiness, the stream leader, kill and restart,
+//! a restarted node catching up.
 
 use nats_testkit::{jetstream_request, Cluster, NatsServer};
 
@@ -54,11 +55,32 @@ async fn jetstream_cluster_reports_and_kills_the_stream_leader() {
     assert!(cluster.node(killed).pid().is_none());
     let next = cluster.wait_for_stream_leader("R3").await.unwrap();
     assert_ne!(next, killed);
+    // Stored while the killed node is down: it has to catch up when it is back.
+    for i in 0..200 {
+        let ack = jetstream_request(cluster.node(next).addr(), "r3.x", format!("{i}").as_bytes())
+            .await
+            .unwrap();
+        assert!(ack.get("error").is_none(), "{ack}");
+    }
     cluster.node_mut(killed).restart().await.unwrap();
     cluster.wait_for_jetstream().await.unwrap();
     // The restarted node may trigger another election; a leader is there once it is over.
     let after = cluster.wait_for_stream_leader("R3").await.unwrap();
     assert!(cluster.node(after).pid().is_some());
+    cluster.wait_for_stream_current("R3").await.unwrap();
+    let info = jetstream_request(cluster.node(after).addr(), "$JS.API.STREAM.INFO.R3", b"")
+        .await
+        .unwrap();
+    let replicas = info["cluster"]["replicas"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(replicas.len(), 2, "{info}");
+    assert!(
+        replicas.iter().all(|r| r["current"] == true),
+        "every copy up to date: {info}"
+    );
+    assert_eq!(info["state"]["messages"], 200, "{info}");
     let missing = cluster.stream_leader("NOPE").await.unwrap_err();
     assert!(missing.to_string().contains("10059"), "{missing}");
 }

@@ -239,6 +239,15 @@ impl Cluster {
     /// # Ok(()) }
     /// ```
     pub async fn stream_leader(&self, name: &str) -> Result<Option<usize>, TestkitError> {
+        Ok(self.led_stream_info(name).await?.map(|(leader, _)| leader))
+    }
+
+    /// `$JS.API.STREAM.INFO.<name>` as answered with a running leader, and that leader's index
+    /// (see [`stream_leader`](Cluster::stream_leader)).
+    async fn led_stream_info(
+        &self,
+        name: &str,
+    ) -> Result<Option<(usize, serde_json::Value)>, TestkitError> {
         let subject = format!("$JS.API.STREAM.INFO.{name}");
         let mut last = None;
         let mut answered = false;
@@ -252,10 +261,8 @@ impl Cluster {
                         .pointer("/cluster/leader")
                         .and_then(|l| l.as_str())
                         .unwrap_or_default();
-                    if let Some(i) = self.index_of(leader) {
-                        if self.node(i).pid().is_some() {
-                            return Ok(Some(i));
-                        }
+                    if let Some(i) = self.running_index_of(leader) {
+                        return Ok(Some((i, reply)));
                     }
                 }
                 Ok(reply) => last = Some(TestkitError::Unexpected(reply.to_string())),
@@ -308,41 +315,18 @@ impl Cluster {
     /// ```
     pub async fn wait_for_stream_current(&self, name: &str) -> Result<(), TestkitError> {
         let start = Instant::now();
-        let subject = format!("$JS.API.STREAM.INFO.{name}");
         loop {
-            let mut last = "no running leader".to_owned();
-            if let Some(leader) = self.stream_leader(name).await? {
-                match jetstream_request(self.node(leader).addr(), &subject, b"").await {
-                    Ok(reply) if api_ok(&reply) => {
-                        let replicas = reply
-                            .pointer("/cluster/replicas")
-                            .and_then(|r| r.as_array())
-                            .cloned()
-                            .unwrap_or_default();
-                        let current = replicas
-                            .iter()
-                            .filter(|r| {
-                                let running = r
-                                    .get("name")
-                                    .and_then(|n| n.as_str())
-                                    .and_then(|n| self.index_of(n))
-                                    .is_some_and(|i| self.node(i).pid().is_some());
-                                let up_to_date = r.get("current").and_then(|c| c.as_bool())
-                                    == Some(true)
-                                    && r.get("lag").and_then(|l| l.as_u64()).unwrap_or(0) == 0;
-                                running && up_to_date
-                            })
-                            .count();
-                        let others = self.nodes().iter().filter(|n| n.pid().is_some()).count() - 1;
-                        if current >= others {
-                            return Ok(());
-                        }
-                        last = format!("{current} of {others} replicas current");
+            let last = match self.led_stream_info(name).await? {
+                Some((_, info)) => {
+                    let others = self.nodes().iter().filter(|n| n.pid().is_some()).count() - 1;
+                    let current = self.current_replicas(&info);
+                    if current >= others {
+                        return Ok(());
                     }
-                    Ok(reply) => last = reply.to_string(),
-                    Err(e) => last = e.to_string(),
+                    format!("{current} of {others} replicas current")
                 }
-            }
+                None => "no running leader".to_owned(),
+            };
             if start.elapsed() >= CATCH_UP_DEADLINE {
                 return Err(TestkitError::timeout(
                     format!("every copy of stream {name} up to date ({last})"),
@@ -351,6 +335,22 @@ impl Cluster {
             }
             tokio::time::sleep(POLL * 10).await;
         }
+    }
+
+    /// How many of the replicas a stream info lists are running nodes, current and not lagging.
+    fn current_replicas(&self, info: &serde_json::Value) -> usize {
+        let replicas = info.pointer("/cluster/replicas").and_then(|r| r.as_array());
+        replicas.map_or(0, |replicas| {
+            replicas
+                .iter()
+                .filter(|r| {
+                    let name = r.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+                    self.running_index_of(name).is_some()
+                        && r.get("current").and_then(|c| c.as_bool()) == Some(true)
+                        && r.get("lag").and_then(|l| l.as_u64()).unwrap_or(0) == 0
+                })
+                .count()
+        })
     }
 
     /// SIGKILLs the node leading stream `name` (waiting for a leader first) and returns its
@@ -368,12 +368,13 @@ impl Cluster {
         Ok(leader)
     }
 
-    fn index_of(&self, server_name: &str) -> Option<usize> {
+    /// The index of the running node named `server_name`.
+    fn running_index_of(&self, server_name: &str) -> Option<usize> {
         if server_name.is_empty() {
             return None;
         }
         self.nodes()
             .iter()
-            .position(|n| n.server_name() == Some(server_name))
+            .position(|n| n.server_name() == Some(server_name) && n.pid().is_some())
     }
 }

@@ -197,9 +197,14 @@ where
 }
 
 /// J26: the stream holds the object's chunks in the object's order (an object's get reads them
-/// in stream order): every message on a chunk subject, by sequence, holds the next bytes of
+/// in stream order): every message on its chunk subject, by sequence, holds the next bytes of
 /// stream `seed`. Returns the number of chunks.
-async fn assert_chunks_in_stream_order(js: &Context, stream: &str, seed: u64) -> u64 {
+async fn assert_chunks_in_stream_order(
+    js: &Context,
+    stream: &str,
+    chunk_subject: &str,
+    seed: u64,
+) -> u64 {
     let s = js.get_stream(stream).await.unwrap();
     let last = s.info().await.unwrap().state.last_sequence;
     let (mut pos, mut chunks, mut expected) = (0u64, 0u64, Vec::new());
@@ -209,7 +214,7 @@ async fn assert_chunks_in_stream_order(js: &Context, stream: &str, seed: u64) ->
             Err(e) if e.api_error().is_some() => continue, // deleted (a repair's)
             Err(e) => panic!("message {seq}: {e}"),
         };
-        if !msg.subject.contains(".C.") {
+        if msg.subject != chunk_subject {
             continue;
         }
         expected.resize(msg.payload.len(), 0);
@@ -276,7 +281,7 @@ async fn j26_j27_j28_big_object_across_kill_9_of_the_connected_cluster_node() {
         "J9/J26: every chunk stored exactly once, and the metadata"
     );
     assert_eq!(
-        assert_chunks_in_stream_order(&js, "OBJ_big", 7).await,
+        assert_chunks_in_stream_order(&js, "OBJ_big", &format!("$O.big.C.{}", info.nuid), 7).await,
         info.chunks
     );
 

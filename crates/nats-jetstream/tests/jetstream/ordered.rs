@@ -10,8 +10,8 @@ use nats_jetstream::{ConsumeError, Message};
 use nats_testkit::Fault;
 
 use crate::util::{
-    js_behind_proxy, js_server, js_server_denying_pulls, memory_stream, next_item, publish_n,
-    within,
+    expect_refused, js_behind_proxy, js_server, js_server_denying_pulls, memory_stream, next_item,
+    publish_n, within,
 };
 
 async fn expect_in_order(
@@ -202,11 +202,5 @@ async fn a_refused_pull_ends_the_ordered_consumer() {
         .await
         .unwrap();
     let mut messages = ordered.messages().await.unwrap();
-    match next_item(&mut messages).await {
-        Some(Err(ConsumeError::PermissionDenied(e))) => {
-            assert!(e.message().contains("CONSUMER.MSG.NEXT.ODENIED"), "{e}");
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(next_item(&mut messages).await.is_none());
+    expect_refused(&mut messages, "CONSUMER.MSG.NEXT.ODENIED").await;
 }

@@ -10,7 +10,7 @@ use nats_jetstream::{stream, ConsumeError};
 use nats_testkit::{Fault, NatsServer};
 
 use crate::util::{
-    consume_for, durable, durable_config, fast, js_behind_proxy, js_server,
+    consume_for, durable, durable_config, expect_refused, fast, js_behind_proxy, js_server,
     js_server_denying_pulls, memory_stream, next_item, publish_n, within,
 };
 
@@ -435,19 +435,7 @@ async fn a_refused_pull_ends_the_stream_with_permission_denied() {
     let c = s.create_consumer(durable_config("denied")).await.unwrap();
     // heartbeats 15 s apart: only the refusal can end the stream within the deadline
     let mut messages = consume_for(&c, Duration::from_secs(30)).await;
-    match next_item(&mut messages).await {
-        Some(Err(ConsumeError::PermissionDenied(e))) => {
-            assert!(
-                e.message().contains("CONSUMER.MSG.NEXT.DENIED.denied"),
-                "{e}"
-            );
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(
-        next_item(&mut messages).await.is_none(),
-        "the stream ends after the error"
-    );
+    expect_refused(&mut messages, "CONSUMER.MSG.NEXT.DENIED.denied").await;
 }
 
 /// `fetch()` and `batch()` whose pull the server refuses end at once with

@@ -74,6 +74,24 @@ pub(crate) fn trace() {
         .try_init();
 }
 
+/// The next item of `messages` is `PermissionDenied` naming `subject` (a refused pull), and
+/// then the stream ends.
+pub(crate) async fn expect_refused(
+    messages: &mut nats_jetstream::consumer::Messages,
+    subject: &str,
+) {
+    match next_item(messages).await {
+        Some(Err(nats_jetstream::ConsumeError::PermissionDenied(e))) => {
+            assert!(e.message().contains(subject), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        next_item(messages).await.is_none(),
+        "the stream ends after the error"
+    );
+}
+
 /// A durable pull consumer `name` on `s` with the given ack wait.
 pub(crate) async fn durable(
     s: &stream::Stream,
